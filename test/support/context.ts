@@ -1,0 +1,25 @@
+import { createNodeFileSystem } from '../../src/context/node-fs.ts';
+import type { CheckContext, CheckOptions } from '../../src/plugin.ts';
+
+/** Overrides for {@link fakeContext}; `options` merge over defaults. */
+export type FakeContextInput = Partial<Omit<CheckContext, 'options'>> & { options?: Partial<CheckOptions> };
+
+/**
+ * A context for check unit tests: real fs (point it at a temp dir) unless one is given, a uid
+ * that is not root, a fixed clock and an empty env, so nothing leaks in from the test machine.
+ */
+export function fakeContext(input: FakeContextInput = {}): CheckContext {
+  const { options, ...rest } = input;
+  return {
+    env: {},
+    scope: 'laptop',
+    fs: createNodeFileSystem(),
+    user: { uid: 1000770000, gid: 0, groups: [0] },
+    host: { platform: 'linux', arch: 'x64' },
+    clock: { now: () => new Date('2026-11-23T12:00:00Z') },
+    signal: new AbortController().signal,
+    log: { debug: () => undefined },
+    ...rest,
+    options: { manifests: [], platform: 'linux/amd64', hasKfpToken: false, ...options },
+  };
+}
