@@ -1,0 +1,111 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { CheckOptions } from '../context/types.ts';
+import { ConfigError } from '../errors.ts';
+import type { LoadedConfig } from './load.ts';
+import { type ConfigFile, configFileSchema } from './schema.ts';
+import { parseDuration, parseSize } from './units.ts';
+
+/** A value given on the command line or through an env var, and where it came from. */
+export interface GivenValue {
+  readonly value: unknown;
+  /** `--timeout` or `env ECR_URI`: named in errors. */
+  readonly origin: string;
+}
+
+export type GivenValues = Partial<Record<keyof ConfigFile, GivenValue>>;
+
+/** Everything `preflight check` needs, merged and validated. */
+export interface CheckRunConfig {
+  readonly options: CheckOptions;
+  readonly plugins: readonly string[];
+  readonly only: readonly string[] | undefined;
+  readonly skip: readonly string[];
+  readonly timeoutMs: number;
+  readonly concurrency: number;
+  readonly scope: 'laptop' | 'pod';
+  readonly strict: boolean;
+  readonly configPath: string | undefined;
+}
+
+export const DEFAULTS = {
+  timeout: '30s',
+  concurrency: 4,
+  platform: 'linux/amd64',
+  scope: 'auto',
+} as const;
+
+/**
+ * Merge flags and env (already ranked by the CLI: a flag beats its env var) over the config file,
+ * validating given values with the same schema as the file so both fail the same way.
+ */
+export function resolveCheckConfig(
+  given: GivenValues,
+  file: LoadedConfig | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): CheckRunConfig {
+  const fromFile = file?.values ?? {};
+  const merged: ConfigFile = { ...fromFile, ...validateGiven(given) };
+  // Paths in the file are relative to the file, paths on the command line to the cwd.
+  const fileDir = file?.dir ?? process.cwd();
+  const pathsFrom = (key: 'plugins' | 'manifests'): string[] => {
+    const base = given[key] === undefined ? fileDir : process.cwd();
+    return (merged[key] ?? []).map((p) => (isAbsolute(p) ? p : resolve(base, p)));
+  };
+  const modelDir = merged.modelDir === undefined ? undefined : resolve(given.modelDir === undefined ? fileDir : process.cwd(), merged.modelDir);
+  const scope = merged.scope ?? DEFAULTS.scope;
+  const options: CheckOptions = {
+    ...opt('ecrUri', merged.ecrUri),
+    ...opt('awsRegion', merged.awsRegion),
+    ...opt('awsProfile', merged.awsProfile),
+    ...opt('roleArn', merged.roleArn),
+    ...opt('namespace', merged.namespace),
+    ...opt('dockerConfig', merged.dockerConfig),
+    ...opt('builder', merged.builder),
+    ...opt('modelDir', modelDir),
+    ...opt('modelSize', merged.modelSize === undefined ? undefined : toBytes(merged.modelSize)),
+    manifests: pathsFrom('manifests'),
+    platform: merged.platform ?? DEFAULTS.platform,
+    hasKfpToken: (env.KFP_TOKEN ?? '') !== '',
+  };
+  return {
+    options,
+    plugins: pathsFrom('plugins'),
+    only: merged.only,
+    skip: merged.skip ?? [],
+    timeoutMs: parseDuration(merged.timeout ?? DEFAULTS.timeout) ?? 30_000,
+    concurrency: merged.concurrency ?? DEFAULTS.concurrency,
+    scope: scope === 'auto' ? ((env.KUBERNETES_SERVICE_HOST ?? '') === '' ? 'laptop' : 'pod') : scope,
+    strict: merged.strict ?? false,
+    configPath: file?.path,
+  };
+}
+
+function validateGiven(given: GivenValues): ConfigFile {
+  const out: Record<string, unknown> = {};
+  for (const key of configFileSchema.keyof().options) {
+    const entry = given[key];
+    if (entry === undefined) continue;
+    const parsed = configFileSchema.shape[key].safeParse(entry.value);
+    if (!parsed.success) {
+      const message = parsed.error.issues[0]?.message ?? 'invalid value';
+      throw new ConfigError(`${entry.origin}: ${message} (got ${JSON.stringify(entry.value)})`, {
+        hint: `fix the value of ${entry.origin}`,
+      });
+    }
+    out[key] = parsed.data;
+  }
+  const result = configFileSchema.safeParse(out);
+  if (!result.success) throw new ConfigError(`invalid options: ${result.error.issues[0]?.message ?? 'unknown'}`);
+  return result.data;
+}
+
+function toBytes(value: number | string): number {
+  return typeof value === 'number' ? value : (parseSize(value) ?? 0);
+}
+
+/** `{key: value}` or `{}`: exactOptionalPropertyTypes forbids writing `key: undefined`. */
+function opt<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  const out: Partial<Record<K, V>> = {};
+  if (value !== undefined) out[key] = value;
+  return out;
+}

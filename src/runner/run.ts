@@ -1,0 +1,121 @@
+import { performance } from 'node:perf_hooks';
+import { formatDuration } from '../config/units.ts';
+import type { Check, CheckContext, CheckResult } from '../plugin.ts';
+import { fail, skip } from '../plugin.ts';
+
+/** One check's end: its result, how long it took, and the error behind a crash (for --debug). */
+export interface CheckOutcome {
+  readonly check: Check;
+  readonly result: CheckResult;
+  readonly durationMs: number;
+  readonly error?: unknown;
+}
+
+export type RunEvent =
+  | { readonly type: 'start'; readonly check: Check }
+  | { readonly type: 'finish'; readonly outcome: CheckOutcome };
+
+export interface RunOptions {
+  readonly checks: readonly Check[];
+  /** Shared by every check; each gets its own `signal`. */
+  readonly context: Omit<CheckContext, 'signal'>;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  /** Aborts the whole run (Ctrl-C): running checks see it, queued ones never start. */
+  readonly signal: AbortSignal;
+  readonly onEvent?: (event: RunEvent) => void;
+  /** Where the check came from, for the crash remediation. */
+  readonly origin?: (check: Check) => string;
+}
+
+export interface RunReport {
+  /** In the order of `checks`, whatever order they finished in. */
+  readonly outcomes: readonly CheckOutcome[];
+  readonly aborted: boolean;
+}
+
+/** Run checks with at most `concurrency` at once; a check never outlives its timeout or the run. */
+export async function runChecks(options: RunOptions): Promise<RunReport> {
+  const outcomes = new Array<CheckOutcome | undefined>(options.checks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < options.checks.length && !options.signal.aborted) {
+      const index = next++;
+      const check = options.checks[index];
+      if (check === undefined) return;
+      options.onEvent?.({ type: 'start', check });
+      const outcome = await runOne(check, options);
+      outcomes[index] = outcome;
+      options.onEvent?.({ type: 'finish', outcome });
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency, options.checks.length)) }, worker);
+  await Promise.all(workers);
+  const reason = abortReason(options.signal);
+  return {
+    aborted: options.signal.aborted,
+    outcomes: options.checks.map((check, i) => outcomes[i] ?? { check, result: skip(`not run: ${reason}`), durationMs: 0 }),
+  };
+}
+
+async function runOne(check: Check, options: RunOptions): Promise<CheckOutcome> {
+  const started = performance.now();
+  const controller = new AbortController();
+  const timeoutLabel = formatDuration(options.timeoutMs);
+  let settle: (result: CheckOutcome) => void = () => undefined;
+  // A check that ignores its signal must still not hold up the run: the race ends it from outside.
+  const interrupted = new Promise<CheckOutcome>((resolve) => (settle = resolve));
+  const done = (result: CheckResult, error?: unknown): CheckOutcome => ({
+    check,
+    result,
+    durationMs: Math.round(performance.now() - started),
+    ...(error === undefined ? {} : { error }),
+  });
+  const timer = setTimeout(() => {
+    controller.abort(new Error(`timed out after ${timeoutLabel}`));
+    settle(done(fail(`timed out after ${timeoutLabel}`, { remediation: timeoutRemediation(timeoutLabel) })));
+  }, options.timeoutMs);
+  const onAbort = (): void => {
+    controller.abort(options.signal.reason);
+    settle(done(skip(`interrupted: ${abortReason(options.signal)}`)));
+  };
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const context: CheckContext = { ...options.context, signal: controller.signal };
+    return await Promise.race([interrupted, execute(check, context, options).then((r) => done(r.result, r.error))]);
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function execute(check: Check, ctx: CheckContext, options: RunOptions): Promise<{ result: CheckResult; error?: unknown }> {
+  try {
+    if (check.scope !== 'any' && check.scope !== ctx.scope) {
+      return { result: skip(`runs in ${check.scope} scope only; this run is ${ctx.scope} (--scope ${check.scope} to force it)`) };
+    }
+    const applies = check.appliesTo?.(ctx) ?? true;
+    if (applies !== true) return { result: skip(applies === false ? 'does not apply here' : applies) };
+    return { result: await check.run(ctx) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const origin = options.origin?.(check) ?? 'preflight';
+    return {
+      error,
+      result: fail(`check crashed: ${message}`, {
+        remediation: `This is a bug in ${origin}, not in your pipeline: rerun with --debug for the stack trace and report it.`,
+      }),
+    };
+  }
+}
+
+function timeoutRemediation(label: string): string {
+  return `Something the check waits on did not answer within ${label} (network, API server, filesystem): rerun with --debug to see where it stopped, or raise the limit with --timeout.`;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === 'string') return reason;
+  if (reason instanceof Error) return reason.message;
+  return 'run aborted';
+}
