@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The process entry: the only place that touches signals and the exit code.
+// The process entry: the only place that touches signals and exits.
 import { main } from '../dist/src/cli.js';
 
 const controller = new AbortController();
@@ -14,4 +14,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const code = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal);
-process.exitCode = controller.signal.aborted && code === 0 ? 130 : code;
+// Exit explicitly: a timed-out check (or a plugin) may still hold a socket or timer open, and the
+// run is over. Flush first, since pipes are asynchronous on macOS and the report must not be cut.
+const flush = (stream) => new Promise((resolve) => stream.write('', resolve));
+await Promise.all([flush(process.stdout), flush(process.stderr)]);
+process.exit(code);

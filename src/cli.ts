@@ -18,13 +18,13 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     .option('--debug', 'show debug logs and full stack traces (never secret values)')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s) });
+    .configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
   program.addCommand(
     checkCommandDefinition().action(async (flags: CheckFlags, cmd: Command) => {
       exitCode = await runCheck(flags, cmd, term, signal);
     }),
   );
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => term.out(s), writeErr: (s) => term.err(s) });
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
   try {
     await program.parseAsync(argv, { from: 'node' });
     return exitCode;
@@ -45,7 +45,7 @@ async function runCheck(flags: CheckFlags, cmd: Command, term: Terminal, signal:
     return 0;
   }
   const view = createCheckView(term, prepared.selected, { format: flags.output, outputFile: flags.outputFile });
-  const { run, report } = await executeCheckRun(prepared, { ...input, signal, onEvent: (event) => view.onEvent(event) });
+  const { run, report } = await executeCheckRun(prepared, { ...input, signal, onEvent: (event) => { view.onEvent(event); } });
   await view.finish(run, report);
   return report.exitCode;
 }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { builtinChecks } from '../../checks/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { type CheckRunConfig, type GivenValues, resolveCheckConfig } from '../config/resolve.ts';
@@ -53,7 +54,7 @@ export async function executeCheckRun(
   });
   for (const outcome of run.outcomes) {
     if (outcome.error !== undefined) {
-      const stack = outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error);
+      const stack = outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : inspect(outcome.error);
       input.log.debug(`${outcome.check.id} crashed:\n${stack}`);
     }
   }

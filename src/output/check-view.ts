@@ -1,5 +1,6 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { ProcessOutput } from 'listr2';
 import type { OutputFormat } from '../cli/check-command.ts';
 import type { Check } from '../plugin.ts';
 import type { Report } from '../runner/report.ts';
@@ -30,7 +31,7 @@ export interface CheckView {
 export function createCheckView(term: Terminal, checks: readonly Check[], options: CheckViewOptions): CheckView {
   const documentOnStdout = options.format !== 'text' && options.outputFile === undefined;
   const listr = !documentOnStdout && term.interactive
-    ? createListrProgress(checks, { renderer: 'default', stdout: term.io.stdout, stderr: term.io.stderr })
+    ? createListrProgress(checks, { renderer: 'default', processOutput: new ProcessOutput(term.io.stdout, term.io.stderr) })
     : undefined;
   const plain = !documentOnStdout && listr === undefined;
   const printed = new Set<string>();

@@ -1,4 +1,4 @@
-import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
+import { Listr, ListrLogger, type ListrTask, type ProcessOutput } from 'listr2';
 import type { Check, CheckResult } from '../plugin.ts';
 import type { CheckOutcome, RunEvent, RunReport } from '../runner/run.ts';
 
@@ -26,7 +26,7 @@ function deferred<T>(): Deferred<T> {
  */
 export function createListrProgress(
   checks: readonly Check[],
-  options: { renderer: 'default' | 'test'; stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+  options: { renderer: 'default' | 'test'; processOutput: ProcessOutput },
 ): CheckProgress {
   const started = new Map(checks.map((c) => [c.id, deferred<undefined>()]));
   const finished = new Map(checks.map((c) => [c.id, deferred<CheckResult>()]));
@@ -52,7 +52,7 @@ export function createListrProgress(
     registerSignalListeners: false,
     renderer: options.renderer,
     rendererOptions: {
-      logger: new ListrLogger({ processOutput: new ProcessOutput(options.stdout, options.stderr) }),
+      logger: new ListrLogger({ processOutput: options.processOutput }),
       ...(options.renderer === 'default' ? { collapseErrors: false, showErrorMessage: true } : {}),
     },
   });

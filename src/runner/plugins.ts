@@ -61,7 +61,7 @@ async function importPlugin(path: string, label: string): Promise<Check[]> {
 
 function shapeProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'no default export of a check object';
-  const fields = new Map(Object.entries(value));
+  const fields = new Map<string, unknown>(Object.entries(value));
   const id = fields.get('id');
   if (typeof id !== 'string' || !CHECK_ID_PATTERN.test(id)) return `"id" must be a kebab-case string (got ${JSON.stringify(id)})`;
   for (const key of ['title', 'inspects']) {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# npm run setup: everything a clean clone needs before `npm test`.
+# 1. npm dependencies (node@24 comes in as a devDependency, so scripts run on Node 24 here);
+# 2. the real test components from Debian (registry, skopeo, umoci, busybox-static), installed with
+#    apt-get when missing and we are root. Under CI=true a component that is still missing fails
+#    the setup: a test must never skip silently because its component is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+# binary → Debian package
+declare -A COMPONENTS=(
+  [docker-registry]=docker-registry
+  [skopeo]=skopeo
+  [umoci]=umoci
+  [busybox]=busybox-static
+  [setpriv]=util-linux
+  [openssl]=openssl
+  [htpasswd]=apache2-utils
+)
+
+missing=()
+for bin in "${!COMPONENTS[@]}"; do
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=("${COMPONENTS[$bin]}")
+done
+
+if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: installing test components: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # The registry's post-install tries to start a system service; the tests start their own.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+  missing=()
+  for bin in "${!COMPONENTS[@]}"; do
+    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=("${COMPONENTS[$bin]}")
+  done
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  msg="setup: missing test components: ${missing[*]} (install them with apt-get as root)"
+  if [ "${CI:-}" = "true" ]; then echo "$msg" >&2; exit 1; fi
+  echo "$msg; the tests that need them will fail" >&2
+fi
+npm run build
+echo "setup: done (node $(npm exec --offline -- node --version 2>/dev/null))"

@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../bin/preflight.js', import.meta.url));
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface CliOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string | undefined>;
+  /** Called with the stdout so far on every chunk; lets a test act (e.g. send SIGINT) at the right moment. */
+  readonly onStdout?: (soFar: string, child: { kill(signal: NodeJS.Signals): boolean }) => void;
+  /** Run as another uid/gid through setpriv (the OpenShift random-uid test). */
+  readonly asUser?: { uid: number; gid: number };
+}
+
+/**
+ * Spawn the built CLI the way a pipeline runs it: no TTY, NO_COLOR, a minimal env that the test
+ * controls completely (nothing leaks in from the developer's shell).
+ */
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const env = { PATH: process.env.PATH, NO_COLOR: '1', ...options.env };
+  const [command, argv] = options.asUser
+    ? ['setpriv', ['--reuid', String(options.asUser.uid), '--regid', String(options.asUser.gid), '--clear-groups', process.execPath, CLI, ...args]]
+    : [process.execPath, [CLI, ...args]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
