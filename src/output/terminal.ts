@@ -25,7 +25,8 @@ export function createTerminal(io: Io, debug: boolean): Terminal {
   const errStyle = createStyle(io.stderr.isTTY, io.env);
   return {
     io,
-    interactive: io.stdout.isTTY && !ci && io.env.TERM !== 'dumb',
+    // A pty with no size (columns 0) would make listr2 wrap every character: treat it as a log.
+    interactive: io.stdout.isTTY && !ci && io.env.TERM !== 'dumb' && (io.stdout.columns ?? 0) > 0,
     style: createStyle(io.stdout.isTTY, io.env),
     errStyle,
     out: (text) => void io.stdout.write(text),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { builtinChecks } from '../../checks/index.ts';
-import { REPO_ROOT, runCli } from '../support/cli.ts';
+import { CLI, REPO_ROOT, runCli, runCommand } from '../support/cli.ts';
 import { reportSchemaErrors } from '../support/report.ts';
 import { testdir } from '../support/testdir.ts';
 
@@ -161,5 +161,33 @@ describe('preflight CLI', () => {
     const listed: unknown = JSON.parse(result.stdout);
     // Plugins come after the built-ins.
     expect(listed).toHaveProperty(['checks', String(builtinChecks.length)], { id: 'team-ok', title: 'team ok', scope: 'any', inspects: 'nothing', origin: 'plugin ok.mjs' });
+  });
+});
+
+describe('on a terminal', () => {
+  // util-linux `script` gives the CLI a real pty, as a developer's terminal would.
+  async function inPty(dir: string, args: string, columns: number): Promise<{ code: number | null; text: string }> {
+    const command = `stty cols ${columns} rows 40; ${process.execPath} ${CLI} ${args}`;
+    const result = await runCommand('script', ['-qec', command, '/dev/null'], { cwd: dir, env: { PATH: process.env.PATH, TERM: 'xterm' } });
+    return { code: result.code, text: result.stdout };
+  }
+
+  it('shows the listr2 task list, then the summary and remediation', async () => {
+    const dir = await pluginDir(PLUGINS);
+    const { code, text } = await inPty(dir, '--debug check --plugin ok.mjs --plugin fails.mjs --only team-ok,team-fails', 100);
+    expect(code).toBe(3);
+    expect(text).toMatch(/\u001b\[2K/); // listr2 redraws lines in place
+    expect(text).toMatch(/✔\S* team ok: all good/);
+    expect(text).toMatch(/✖\S* team fails: quota exceeded/);
+    expect(text).toMatch(/1 passed.*1 failed/);
+    expect(text).toContain('oc patch resourcequota compute -p ...');
+  });
+
+  it('falls back to plain lines on a pty without a size', async () => {
+    const dir = await pluginDir(PLUGINS);
+    const { code, text } = await inPty(dir, 'check --plugin ok.mjs --only team-ok', 0);
+    expect(code).toBe(0);
+    expect(text).not.toMatch(/\u001b\[2K/);
+    expect(text).toContain('team-ok');
   });
 });

@@ -29,8 +29,13 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   const [command, argv] = options.asUser
     ? ['setpriv', ['--reuid', String(options.asUser.uid), '--regid', String(options.asUser.gid), '--clear-groups', process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
+  return runCommand(command, argv, { ...options, env });
+}
+
+/** Spawn any command with exactly `env`, collecting its output. */
+export function runCommand(command: string, argv: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: options.cwd ?? REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? {}, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildReport, type Report } from '../../src/runner/report.ts';
@@ -35,4 +36,15 @@ export function reportSchemaErrors(value: unknown): string[] {
   if (typeof schema !== 'object' || schema === null) throw new Error('schema is not an object');
   const validate = ajv.compile(schema);
   return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+}
+
+const reportChecksSchema = z.object({
+  checks: z.array(
+    z.object({ id: z.string(), status: z.string(), message: z.string(), remediation: z.string().nullable(), details: z.array(z.string()) }),
+  ),
+});
+
+/** The checks of a JSON report printed by the CLI, typed, for assertions on single fields. */
+export function reportChecks(stdout: string): z.infer<typeof reportChecksSchema>['checks'] {
+  return reportChecksSchema.parse(JSON.parse(stdout)).checks;
 }
