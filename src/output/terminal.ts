@@ -26,7 +26,7 @@ export function createTerminal(io: Io, debug: boolean): Terminal {
   return {
     io,
     // A pty with no size (columns 0) would make listr2 wrap every character: treat it as a log.
-    interactive: io.stdout.isTTY && !ci && io.env.TERM !== 'dumb' && (io.stdout.columns ?? 0) > 0,
+    interactive: io.stdout.isTTY && !ci && io.env.TERM !== 'dumb' && io.stdout.columns > 0,
     style: createStyle(io.stdout.isTTY, io.env),
     errStyle,
     out: (text) => void io.stdout.write(text),
