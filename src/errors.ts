@@ -6,7 +6,7 @@ export class PreflightError extends Error {
   readonly hint: string | undefined;
   readonly exitCode: number = 1;
 
-  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(message: string, options: { hint?: string | undefined; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = new.target.name;
     this.hint = options.hint;

@@ -1,0 +1,304 @@
+import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import type { Logger } from '../context/types.ts';
+import { parseChallenge } from './challenge.ts';
+import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
+import type { RegistryCredentials } from './credentials.ts';
+import { RegistryError, isExpiredTokenAnswer, parseErrorBody } from './errors.ts';
+import { isLoopbackHost } from './reference.ts';
+import { TokenCache } from './token-cache.ts';
+
+export interface TransportOptions {
+  /** `host[:port]` of the registry API. */
+  readonly registry: string;
+  /** Named with --insecure-registry: plain HTTP is allowed, as it always is for loopback. */
+  readonly insecure?: boolean;
+  /** Extra CA certificates (PEM), added to the system roots. */
+  readonly ca?: string;
+  /** Credentials for the registry; `refresh` asks for new ones after an expiry answer. */
+  readonly credentials: (refresh: boolean) => Promise<RegistryCredentials | undefined>;
+  readonly retry?: RetryPolicy;
+  readonly log?: Logger;
+  readonly userAgent?: string;
+  /** Injectable for tests: randomness of the backoff jitter. */
+  readonly random?: () => number;
+}
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RegistryRequest {
+  readonly method: Method;
+  /** `/v2/...` or an absolute URL (a `Location` the registry handed out). */
+  readonly path: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A factory, so that a retried request gets a fresh body (a stream can only be read once). */
+  readonly body?: () => Readable | Buffer | string;
+  /** `repository:<name>:pull` or `…:pull,push`: the bearer token scope. */
+  readonly scope: string;
+  /** Retry 5xx, 429 and network errors. Default: true for GET/HEAD, false otherwise. */
+  readonly retry?: boolean;
+  /** Long uploads disable undici's header/body timers; the caller's signal is the watchdog. */
+  readonly long?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface RegistryResponse {
+  readonly status: number;
+  readonly url: string;
+  header(name: string): string | undefined;
+  text(): Promise<string>;
+  /** Discard the body (frees the connection). */
+  dump(): Promise<void>;
+  readonly body: Readable;
+}
+
+const METADATA_TIMEOUT_MS = 60_000;
+const MAX_AUTH_ROUNDS = 2;
+
+/**
+ * HTTP to one registry: keep-alive pool, HTTPS unless the host may speak plain HTTP, auth
+ * challenges (Basic, Bearer with per-scope tokens, ECR's expired-token 403), and retries with
+ * backoff. It knows nothing of blobs or manifests: callers decide what a status means.
+ */
+export class RegistryTransport {
+  readonly registry: string;
+  private readonly options: TransportOptions;
+  private readonly agent: Agent;
+  private readonly tokens = new TokenCache();
+  private scheme: 'https' | 'http' = 'https';
+  private schemeSettled: boolean;
+  private authScheme: 'unknown' | 'basic' | 'bearer' = 'unknown';
+  private credentials: RegistryCredentials | undefined;
+  private credentialsLoaded = false;
+
+  constructor(options: TransportOptions) {
+    this.options = options;
+    this.registry = options.registry;
+    this.schemeSettled = !(options.insecure === true || isLoopbackHost(options.registry));
+    this.agent = new Agent({
+      connect: options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] },
+      keepAliveTimeout: 30_000,
+      // Per-request timeouts below; these are the defaults for token requests.
+      headersTimeout: METADATA_TIMEOUT_MS,
+      bodyTimeout: METADATA_TIMEOUT_MS,
+    });
+  }
+
+  /** The origin in use (`https://host` or `http://host`), after the first request settled it. */
+  get origin(): string {
+    return `${this.scheme}://${this.registry}`;
+  }
+
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const policy = this.options.retry ?? DEFAULT_RETRY;
+    const retry = req.retry ?? (req.method === 'GET' || req.method === 'HEAD');
+    let authRounds = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      let response: RegistryResponse;
+      try {
+        response = await this.send(req);
+      } catch (error) {
+        if (req.signal?.aborted === true || !retry || attempt >= policy.attempts || !isNetworkError(error)) throw error;
+        await this.pause(policy, attempt, undefined, req, `network error: ${errorMessage(error)}`);
+        continue;
+      }
+      if (response.status === 401 || (response.status === 403 && req.method !== 'HEAD')) {
+        const body = await response.text();
+        const expired = isExpiredTokenAnswer(response.status, body);
+        if ((response.status === 401 || expired) && authRounds < MAX_AUTH_ROUNDS) {
+          authRounds += 1;
+          await this.authenticate(response.header('www-authenticate'), req.scope, authRounds > 1 || expired);
+          attempt -= 1; // an auth round is not a failed attempt
+          continue;
+        }
+        throw this.statusError(req, response.status, body);
+      }
+      if (retry && attempt < policy.attempts && (response.status === 429 || response.status >= 500)) {
+        await response.dump();
+        await this.pause(policy, attempt, response.header('retry-after'), req, `HTTP ${response.status}`);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  /** Turn an unexpected status into a RegistryError with the registry's own code and message. */
+  statusError(req: Pick<RegistryRequest, 'method' | 'path'>, status: number, body: string): RegistryError {
+    const { code, message } = parseErrorBody(body);
+    const what = `${req.method} ${redactPath(req.path)}`;
+    const detail = [code, message].filter(Boolean).join(': ');
+    return new RegistryError(`${this.registry}: ${what} answered ${status}${detail === '' ? '' : ` (${detail})`}`, {
+      status,
+      code,
+      hint: hintFor(status, this.registry, this.credentials),
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async pause(policy: RetryPolicy, attempt: number, retryAfter: string | undefined, req: RegistryRequest, why: string): Promise<void> {
+    const delay = retryAfterMs(retryAfter, new Date(), policy.maxMs) ?? backoffDelay(policy, attempt, this.options.random);
+    this.options.log?.debug(`${req.method} ${redactPath(req.path)}: ${why}; retry ${attempt}/${policy.attempts - 1} in ${delay}ms`);
+    await sleep(delay, req.signal);
+  }
+
+  private async send(req: RegistryRequest): Promise<RegistryResponse> {
+    try {
+      return await this.sendOnce(req);
+    } catch (error) {
+      // Loopback and --insecure-registry hosts may speak plain HTTP: fall back once, on the first
+      // request only, and only when the server plainly did not speak TLS.
+      if (this.schemeSettled || !isPlainHttpAnswer(error)) throw error;
+      this.scheme = 'http';
+      this.schemeSettled = true;
+      this.options.log?.debug(`${this.registry} does not speak TLS; using plain HTTP (allowed for loopback and --insecure-registry)`);
+      return this.sendOnce(req);
+    }
+  }
+
+  private async sendOnce(req: RegistryRequest): Promise<RegistryResponse> {
+    const url = new URL(req.path, this.origin);
+    const authorization = this.authorization(req.scope);
+    const headers: Record<string, string> = {
+      'user-agent': this.options.userAgent ?? 'preflight',
+      ...req.headers,
+      ...(authorization === undefined ? {} : { authorization }),
+    };
+    const timeout = req.long === true ? 0 : METADATA_TIMEOUT_MS;
+    const options: Dispatcher.RequestOptions = {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: req.method,
+      headers,
+      body: req.body?.() ?? null,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal: req.signal ?? null,
+    };
+    const res = await this.agent.request(options);
+    if (url.protocol === 'https:') this.schemeSettled = true;
+    return {
+      status: res.statusCode,
+      url: url.href,
+      header: (name) => {
+        const value = res.headers[name.toLowerCase()];
+        return Array.isArray(value) ? value.join(', ') : value;
+      },
+      text: () => res.body.text(),
+      dump: () => res.body.dump(),
+      body: res.body,
+    };
+  }
+
+  private authorization(scope: string): string | undefined {
+    if (this.authScheme === 'bearer') {
+      const token = this.tokens.get(scope);
+      return token === undefined ? undefined : `Bearer ${token}`;
+    }
+    if (this.authScheme === 'basic' && this.credentials !== undefined) {
+      return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+    }
+    return undefined;
+  }
+
+  private async loadCredentials(refresh: boolean): Promise<RegistryCredentials | undefined> {
+    if (!this.credentialsLoaded || refresh) {
+      this.credentials = await this.options.credentials(refresh);
+      this.credentialsLoaded = true;
+    }
+    return this.credentials;
+  }
+
+  private async authenticate(header: string | undefined, scope: string, refresh: boolean): Promise<void> {
+    const challenge = header === undefined ? undefined : parseChallenge(header);
+    const credentials = await this.loadCredentials(refresh);
+    if (challenge?.scheme === 'bearer' && challenge.params.realm !== undefined) {
+      this.authScheme = 'bearer';
+      const wanted = challenge.params.scope ?? scope;
+      const token = await this.fetchToken(challenge.params.realm, challenge.params.service, wanted, credentials);
+      this.tokens.set(scope, token.token, token.expiresInSeconds);
+      if (wanted !== scope) this.tokens.set(wanted, token.token, token.expiresInSeconds);
+      return;
+    }
+    // Basic, or a registry (ECR) that asks for Basic after an expired token.
+    this.authScheme = 'basic';
+    if (credentials === undefined) {
+      throw new RegistryError(`${this.registry}: authentication required and no credentials were found`, {
+        status: 401,
+        hint: hintFor(401, this.registry, undefined),
+      });
+    }
+  }
+
+  private async fetchToken(
+    realm: string,
+    service: string | undefined,
+    scope: string,
+    credentials: RegistryCredentials | undefined,
+  ): Promise<{ token: string; expiresInSeconds: number }> {
+    const url = new URL(realm);
+    if (service !== undefined) url.searchParams.set('service', service);
+    url.searchParams.set('scope', scope);
+    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'preflight' };
+    if (credentials !== undefined && credentials.identityToken === undefined) {
+      headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+    }
+    const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) {
+      throw new RegistryError(`${this.registry}: token request to ${url.origin}${url.pathname} answered ${res.statusCode}`, {
+        status: res.statusCode,
+        hint: hintFor(401, this.registry, credentials),
+      });
+    }
+    const parsed: unknown = JSON.parse(text);
+    const token = pickString(parsed, 'token') ?? pickString(parsed, 'access_token');
+    if (token === undefined) throw new RegistryError(`${this.registry}: the token endpoint returned no token`, { status: res.statusCode });
+    const expires = typeof parsed === 'object' && parsed !== null && 'expires_in' in parsed && typeof parsed.expires_in === 'number' ? parsed.expires_in : 60;
+    return { token, expiresInSeconds: expires };
+  }
+}
+
+function pickString(value: unknown, key: string): string | undefined {
+  if (typeof value !== 'object' || value === null || !(key in value)) return undefined;
+  const field: unknown = Object.getOwnPropertyDescriptor(value, key)?.value;
+  return typeof field === 'string' && field !== '' ? field : undefined;
+}
+
+function hintFor(status: number, registry: string, credentials: RegistryCredentials | undefined): string | undefined {
+  if (status === 401) {
+    return credentials === undefined
+      ? `log in first (podman login ${registry}), point DOCKER_CONFIG at a config.json with credentials, or for ECR run preflight mint-creds`
+      : `the credentials from ${credentials.source} were rejected: log in again or mint fresh ones`;
+  }
+  if (status === 403) return 'the identity lacks a permission on this repository (for ECR: run preflight check --only ecr-permissions)';
+  if (status === 404) return 'check the repository name; ECR repositories must exist before a push';
+  return undefined;
+}
+
+/** Upload URLs carry session state (and on some registries signatures): keep them out of messages. */
+function redactPath(path: string): string {
+  const url = new URL(path, 'http://x');
+  return url.search === '' ? url.pathname : `${url.pathname}?…`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'EAI_AGAIN']);
+
+/** Errors worth a retry: the connection failed, not the request. */
+export function isNetworkError(error: unknown): boolean {
+  const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  if (code !== undefined && NETWORK_CODES.has(code)) return true;
+  return error instanceof Error && error.cause !== undefined && isNetworkError(error.cause);
+}
+
+function isPlainHttpAnswer(error: unknown): boolean {
+  const text = error instanceof Error ? `${'code' in error ? String(error.code) : ''} ${error.message}` : '';
+  return /ERR_SSL_WRONG_VERSION_NUMBER|wrong version number|EPROTO|packet length too long/i.test(text);
+}
