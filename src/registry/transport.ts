@@ -48,6 +48,7 @@ export interface RegistryResponse {
   readonly url: string;
   header(name: string): string | undefined;
   text(): Promise<string>;
+  bytes(): Promise<Buffer>;
   /** Discard the body (frees the connection). */
   dump(): Promise<void>;
   readonly body: Readable;
@@ -188,6 +189,7 @@ export class RegistryTransport {
         return Array.isArray(value) ? value.join(', ') : value;
       },
       text: () => res.body.text(),
+      bytes: async () => Buffer.from(await res.body.arrayBuffer()),
       dump: () => res.body.dump(),
       body: res.body,
     };

@@ -23,6 +23,8 @@ export interface UploadOptions {
   readonly retry?: RetryPolicy;
   /** A part that moves no byte for this long is aborted and resumed. */
   readonly stallMs?: number;
+  /** An upload already started (a mount request answered 202 with this Location). */
+  readonly location?: string;
 }
 
 export interface UploadResult {
@@ -61,7 +63,8 @@ export class UploadSession {
   async run(): Promise<UploadResult> {
     const { source } = this.options;
     const policy = this.options.retry ?? DEFAULT_RETRY;
-    await this.start();
+    if (this.options.location === undefined) await this.start();
+    else this.location = this.options.location;
     let failures = 0;
     while (this.acked < source.size) {
       try {

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { formatDuration } from '../config/units.ts';
 import type { Check, CheckContext, CheckResult } from '../plugin.ts';
 import { fail, skip } from '../plugin.ts';
+import { runPool } from '../util/pool.ts';
 
 /** One check's end: its result, how long it took, and the error behind a crash (for --debug). */
 export interface CheckOutcome {
@@ -36,21 +37,17 @@ export interface RunReport {
 
 /** Run checks with at most `concurrency` at once; a check never outlives its timeout or the run. */
 export async function runChecks(options: RunOptions): Promise<RunReport> {
-  const outcomes = new Array<CheckOutcome | undefined>(options.checks.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < options.checks.length && !options.signal.aborted) {
-      const index = next++;
-      const check = options.checks[index];
-      if (check === undefined) return;
+  const outcomes = await runPool(
+    options.checks,
+    options.concurrency,
+    async (check) => {
       options.onEvent?.({ type: 'start', check });
       const outcome = await runOne(check, options);
-      outcomes[index] = outcome;
       options.onEvent?.({ type: 'finish', outcome });
-    }
-  };
-  const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency, options.checks.length)) }, worker);
-  await Promise.all(workers);
+      return outcome;
+    },
+    options.signal,
+  );
   const reason = abortReason(options.signal);
   return {
     aborted: options.signal.aborted,
