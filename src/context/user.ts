@@ -13,7 +13,15 @@ export function currentUser(): UserInfo {
     const info = userInfo();
     return { uid, gid, groups, username: info.username, passwdHome: info.homedir };
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return { uid, gid, groups };
+    if (isNoPasswdEntry(error)) return { uid, gid, groups };
     throw error;
   }
+}
+
+/** Node reports a missing entry as ERR_SYSTEM_ERROR with the errno in `info.code`. */
+function isNoPasswdEntry(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if ('code' in error && error.code === 'ENOENT') return true;
+  const info: unknown = 'info' in error ? error.info : undefined;
+  return typeof info === 'object' && info !== null && 'code' in info && info.code === 'ENOENT';
 }
