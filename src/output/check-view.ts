@@ -1,5 +1,3 @@
-import { rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { ProcessOutput } from 'listr2';
 import type { OutputFormat } from '../cli/check-command.ts';
 import type { Check } from '../plugin.ts';
@@ -9,6 +7,7 @@ import type { CheckSet } from '../runner/plugins.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 import { createListrProgress } from './listr-progress.ts';
+import { writeAtomic } from './files.ts';
 import { createStyle } from './style.ts';
 import type { Terminal } from './terminal.ts';
 import { formatCheckLine, renderSummary, renderText } from './text.ts';
@@ -73,11 +72,4 @@ export function renderCheckList(set: CheckSet, format: OutputFormat): string {
   const width = Math.max(...rows.map((r) => r.id.length), 2);
   const lines = rows.map((r) => `${r.id.padEnd(width)}  ${r.scope.padEnd(6)}  ${r.title}\n${' '.repeat(width + 10)}inspects: ${r.inspects}${r.origin === 'built-in' ? '' : ` (${r.origin})`}`);
   return `${'ID'.padEnd(width)}  SCOPE   TITLE\n${lines.join('\n')}\n`;
-}
-
-/** Write through a temp file and rename, so a reader never sees half a report. */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  await writeFile(temp, data, { mode: 0o644 });
-  await rename(temp, path);
 }

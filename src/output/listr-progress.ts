@@ -1,22 +1,12 @@
 import { Listr, ListrLogger, type ListrTask, type ProcessOutput } from 'listr2';
 import type { Check, CheckResult } from '../plugin.ts';
 import type { CheckOutcome, RunEvent, RunReport } from '../runner/run.ts';
+import { deferred } from '../util/deferred.ts';
 
 /** Live progress of a check run, fed by runner events; `end` settles whatever never ran. */
 export interface CheckProgress {
   onEvent(event: RunEvent): void;
   end(run: RunReport): Promise<void>;
-}
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve: (value: T) => void = () => undefined;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 /**

@@ -9,6 +9,7 @@ import { type UploadMode, uploadBlob } from './upload.ts';
 export type BlobOutcome = 'uploaded' | 'skipped' | 'mounted';
 
 export type PushEvent =
+  | { readonly type: 'plan'; readonly blobs: readonly { readonly digest: string; readonly size: number }[] }
   | { readonly type: 'blob-start'; readonly digest: string; readonly size: number }
   | { readonly type: 'blob-progress'; readonly digest: string; readonly bytes: number; readonly size: number }
   | { readonly type: 'blob-done'; readonly digest: string; readonly size: number; readonly outcome: BlobOutcome }
@@ -58,6 +59,7 @@ export interface PushResult {
 export async function pushImage(image: SourceImage, options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const blobs = uniqueBlobs(image.root);
+  options.onEvent?.({ type: 'plan', blobs: blobs.map((b) => ({ digest: b.digest, size: b.size })) });
   const failure = new AbortController();
   const signal = options.signal === undefined ? failure.signal : AbortSignal.any([options.signal, failure.signal]);
   const reports = await runPool(blobs, options.concurrency, async (blob) => {
