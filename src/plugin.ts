@@ -104,3 +104,4 @@ export function docsUrl(id: string): string {
 export const CHECK_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export { FileSystemError, isFileSystemError } from './context/fs-error.ts';
+export { parseEcrUri, isEcrHost, type EcrUri, type EcrUriParseResult } from './aws/ecr-uri.ts';
