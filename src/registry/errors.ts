@@ -4,11 +4,14 @@ import { PreflightError } from '../errors.ts';
 export class RegistryError extends PreflightError {
   readonly status: number;
   readonly code: string | undefined;
+  /** The `Retry-After` header of a 429 or 503, for whoever decides when to try again. */
+  readonly retryAfter: string | undefined;
 
-  constructor(message: string, options: { status: number; code?: string | undefined; hint?: string | undefined; cause?: unknown }) {
+  constructor(message: string, options: { status: number; code?: string | undefined; hint?: string | undefined; retryAfter?: string | undefined; cause?: unknown }) {
     super(message, options);
     this.status = options.status;
     this.code = options.code;
+    this.retryAfter = options.retryAfter;
   }
 }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../context/types.ts';
 import type { BlobSource, ManifestNode, SourceImage } from '../image/types.ts';
 import { runPool } from '../util/pool.ts';
+import type { RetryPolicy } from './backoff.ts';
 import { putManifest } from './manifest.ts';
 import type { RegistryTransport } from './transport.ts';
 import { type UploadMode, uploadBlob } from './upload.ts';
@@ -25,6 +26,8 @@ export interface BlobPushOptions {
   /** Other repositories on the same registry that may hold the blob (cross-repository mount). */
   readonly mountFrom?: readonly string[];
   readonly onEvent?: (event: PushEvent) => void;
+  /** How a failed part is retried; the default suits real registries. */
+  readonly retry?: RetryPolicy;
 }
 
 export interface PushOptions extends BlobPushOptions {
@@ -120,6 +123,7 @@ export async function pushBlob(blob: BlobSource & { digest: string }, options: B
     ...signal,
     ...(options.log === undefined ? {} : { log: options.log }),
     ...(location === undefined ? {} : { location }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
     onProgress: (bytes) => options.onEvent?.({ type: 'blob-progress', digest: blob.digest, bytes, size: blob.size }),
   });
   return done('uploaded', { sentBytes: result.sentBytes, resumes: result.resumes, restarts: result.restarts });

@@ -69,6 +69,7 @@ export class RegistryTransport {
   private readonly tokens = new TokenCache();
   private scheme: 'https' | 'http' = 'https';
   private schemeSettled: boolean;
+  private readonly plainHttpAllowed: boolean;
   private authScheme: 'unknown' | 'basic' | 'bearer' = 'unknown';
   private credentials: RegistryCredentials | undefined;
   private credentialsLoaded = false;
@@ -76,7 +77,8 @@ export class RegistryTransport {
   constructor(options: TransportOptions) {
     this.options = options;
     this.registry = options.registry;
-    this.schemeSettled = !(options.insecure === true || isLoopbackHost(options.registry));
+    this.plainHttpAllowed = options.insecure === true || isLoopbackHost(options.registry);
+    this.schemeSettled = !this.plainHttpAllowed;
     this.agent = new Agent({
       connect: options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] },
       keepAliveTimeout: 30_000,
@@ -147,21 +149,24 @@ export class RegistryTransport {
   }
 
   private async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const scheme = this.scheme;
     try {
-      return await this.sendOnce(req);
+      return await this.sendOnce(req, scheme);
     } catch (error) {
-      // Loopback and --insecure-registry hosts may speak plain HTTP: fall back once, on the first
-      // request only, and only when the server plainly did not speak TLS.
-      if (this.schemeSettled || !isPlainHttpAnswer(error)) throw error;
+      // Loopback and --insecure-registry hosts may speak plain HTTP: fall back only when the server
+      // plainly did not speak TLS and no HTTPS request ever succeeded. Requests sent concurrently
+      // with the first one all fail the same way, so each of them takes the fallback too.
+      const httpsWorked = this.schemeSettled && this.scheme === 'https';
+      if (scheme !== 'https' || !this.plainHttpAllowed || httpsWorked || !isPlainHttpAnswer(error)) throw error;
+      if (this.scheme === 'https') this.options.log?.debug(`${this.registry} does not speak TLS; using plain HTTP (allowed for loopback and --insecure-registry)`);
       this.scheme = 'http';
       this.schemeSettled = true;
-      this.options.log?.debug(`${this.registry} does not speak TLS; using plain HTTP (allowed for loopback and --insecure-registry)`);
-      return this.sendOnce(req);
+      return this.sendOnce(req, 'http');
     }
   }
 
-  private async sendOnce(req: RegistryRequest): Promise<RegistryResponse> {
-    const url = new URL(req.path, this.origin);
+  private async sendOnce(req: RegistryRequest, scheme: 'https' | 'http'): Promise<RegistryResponse> {
+    const url = new URL(req.path, `${scheme}://${this.registry}`);
     const authorization = this.authorization(req.scope);
     const headers: Record<string, string> = {
       'user-agent': this.options.userAgent ?? 'preflight',

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../context/types.ts';
 import type { BlobSource } from '../image/types.ts';
-import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, sleep } from './backoff.ts';
+import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
 import { byteWindow } from './byte-window.ts';
 import { RegistryError } from './errors.ts';
 import { HashCheckpoints } from './hash-checkpoints.ts';
@@ -74,8 +74,10 @@ export class UploadSession {
         if (this.options.signal?.aborted === true || error instanceof SourceCorruptError) throw error;
         failures += 1;
         if (failures >= policy.attempts || !isRecoverable(error)) throw error;
-        this.options.log?.debug(`${shortDigest(source)}: part at ${this.acked} failed (${describe(error)}); recovering`);
-        await sleep(backoffDelay(policy, failures), this.options.signal);
+        const asked = error instanceof RegistryError ? retryAfterMs(error.retryAfter, new Date(), policy.maxMs) : undefined;
+        const delay = asked ?? backoffDelay(policy, failures);
+        this.options.log?.debug(`${shortDigest(source)}: part at ${this.acked} failed (${describe(error)}); recovering in ${delay}ms${asked === undefined ? '' : ' (Retry-After)'}`);
+        await sleep(delay, this.options.signal);
         await this.recover(error);
       }
     }
@@ -146,14 +148,23 @@ export class UploadSession {
 
   /** After a failed part: find where to continue, or start the blob over when the session is gone. */
   private async recover(error: unknown): Promise<void> {
-    if (isLostSession(error)) {
+    let lost = isLostSession(error);
+    let reported: number | undefined;
+    if (!lost) {
+      try {
+        reported = error instanceof RangeRejected ? error.expected : await this.queryOffset();
+      } catch (queryError) {
+        if (!isLostSession(queryError)) throw queryError;
+        lost = true;
+      }
+    }
+    if (lost) {
       this.restarts += 1;
       this.options.log?.debug(`${shortDigest(this.options.source)}: upload session lost; restarting the blob`);
       await this.start();
       return;
     }
     this.resumes += 1;
-    const reported = error instanceof RangeRejected ? error.expected : await this.queryOffset();
     // ECR can report a stale Range or none at all: never go back before what it acknowledged.
     await this.moveTo(reported === undefined || reported < this.acked ? this.acked : reported);
   }
@@ -167,7 +178,9 @@ export class UploadSession {
       const location = res.header('location');
       if (location !== undefined) this.location = location;
       const end = rangeEnd(res.header('range'));
-      return end === undefined ? 0 : end + 1;
+      // distribution answers `0-0` for an empty session: read it as nothing stored (a lone byte
+      // would then be resent, and the digest check at commit catches the rare wrong guess).
+      return end === undefined || end === 0 ? 0 : end + 1;
     } catch (error) {
       if (isLostSession(error)) throw error;
       if (!isNetworkError(error)) throw error;
@@ -223,7 +236,7 @@ export class UploadSession {
     }
     const body = await res.text();
     const error = this.options.transport.statusError({ method: 'PATCH', path: this.location || '/v2/' }, res.status, body);
-    throw new RegistryError(`cannot ${what} for ${shortDigest(this.options.source)}: ${error.message}`, { status: res.status, code: error.code, hint: error.hint });
+    throw new RegistryError(`cannot ${what} for ${shortDigest(this.options.source)}: ${error.message}`, { status: res.status, code: error.code, hint: error.hint, retryAfter: res.header('retry-after') });
   }
 
   private async rangeError(res: RegistryResponse): Promise<RangeRejected> {
@@ -288,8 +301,10 @@ function isRecoverable(error: unknown): boolean {
   return error instanceof Error && /source ended|socket|other side closed/i.test(error.message);
 }
 
+// A 404 means the session is gone, whatever the code: distribution answers BLOB_UPLOAD_INVALID for a
+// Location whose signed offset no longer matches the data it holds (after a PATCH died half-written).
 function isLostSession(error: unknown): boolean {
-  return error instanceof RegistryError && (error.code === 'BLOB_UPLOAD_UNKNOWN' || (error.status === 404 && error.code === undefined));
+  return error instanceof RegistryError && (error.code === 'BLOB_UPLOAD_UNKNOWN' || (error.status === 404 && (error.code === undefined || error.code === 'BLOB_UPLOAD_INVALID')));
 }
 
 function requireLocation(res: RegistryResponse): string {
@@ -300,7 +315,7 @@ function requireLocation(res: RegistryResponse): string {
   return new URL(location, res.url).href;
 }
 
-/** `Range: 0-1023` (or `bytes=0-1023`) → 1023; `0-0` on an empty session is treated as none. */
+/** `Range: 0-1023` (or `bytes=0-1023`) → 1023. */
 function rangeEnd(header: string | undefined): number | undefined {
   const match = header === undefined ? null : /(\d+)-(\d+)/.exec(header);
   return match?.[2] === undefined ? undefined : Number(match[2]);

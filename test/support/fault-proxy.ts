@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream';
 /** What the proxy does to a request a fault rule matched. */
 export type Fault =
   | { readonly kind: 'drop'; readonly afterBytes: number }
+  | { readonly kind: 'cut'; readonly afterBytes: number }
   | { readonly kind: 'respond'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
   | { readonly kind: 'rewrite'; readonly rewrite: ResponseRewrite };
 
@@ -23,6 +24,15 @@ export type ResponseRewrite = (response: ProxiedResponse, request: { readonly me
  */
 export function dropAfterBytes(bytes: number): Fault {
   return { kind: 'drop', afterBytes: bytes };
+}
+
+/**
+ * Read `bytes` of the request body from the client, then destroy its socket without ever contacting
+ * the registry: a connection lost on the way, where the registry holds nothing of the cut request
+ * (as ECR does with a partial part). Unlike `drop`, the upload session stays valid for a resume.
+ */
+export function cutAfterBytes(bytes: number): Fault {
+  return { kind: 'cut', afterBytes: bytes };
 }
 
 /** Answer without contacting the registry (the request body is read and discarded first, as a server would). */
@@ -189,6 +199,15 @@ export class FaultProxy {
       res.end(fault.body);
       entry.status = fault.status;
       entry.range = header(headers, 'range');
+      return;
+    }
+    if (fault?.kind === 'cut') {
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= fault.afterBytes) req.socket.destroy();
+      });
+      req.on('end', () => req.socket.destroy());
       return;
     }
     if (fault?.kind === 'drop' && fault.afterBytes === 0) {
