@@ -35,6 +35,9 @@ export function addCheckOptions(cmd: Command): Command {
     .addOption(option('--model-dir <dir>', 'model directory (measured for scratch-space)'))
     .addOption(option('--model-size <size>', 'model size when the directory is not at hand, e.g. 48GiB'))
     .addOption(option('--manifests <path...>', 'pipeline manifests to inspect: files or folders of Tekton, KFP or Pod/Job YAML'))
+    .addOption(option('--image <ref>', 'an image the pipeline runs or pushes: registry reference, oci-archive:PATH or oci:DIR (repeatable)').argParser(collect))
+    .addOption(option('--base-image <ref>', 'base image of the build (FROM)'))
+    .addOption(option('--builder-image <ref>', 'image of the builder step (e.g. the Kaniko executor)'))
     .addOption(option('--platform <os/arch>', 'target platform of the images').default(DEFAULTS.platform))
     .addOption(option('--plugin <file>', 'load checks from a plugin module (repeatable)').argParser(collect))
     .addOption(option('--only <ids>', 'run only these checks (comma-separated ids)'))
@@ -71,6 +74,9 @@ const GIVEN: readonly { key: keyof ConfigFile; from: string; convert?: (v: unkno
   { key: 'modelDir', from: 'modelDir' },
   { key: 'modelSize', from: 'modelSize' },
   { key: 'manifests', from: 'manifests' },
+  { key: 'images', from: 'image' },
+  { key: 'baseImage', from: 'baseImage' },
+  { key: 'builderImage', from: 'builderImage' },
   { key: 'platform', from: 'platform' },
   { key: 'plugins', from: 'plugin' },
   { key: 'only', from: 'only', convert: toIds },

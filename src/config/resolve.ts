@@ -64,6 +64,9 @@ export function resolveCheckConfig(
     ...opt('modelDir', modelDir),
     ...opt('modelSize', merged.modelSize === undefined ? undefined : toBytes(merged.modelSize)),
     manifests: pathsFrom('manifests'),
+    images: merged.images ?? [],
+    ...opt('baseImage', merged.baseImage),
+    ...opt('builderImage', merged.builderImage),
     platform: merged.platform ?? DEFAULTS.platform,
     hasKfpToken: (env.KFP_TOKEN ?? '') !== '',
   };

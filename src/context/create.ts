@@ -1,5 +1,6 @@
 import { createNodeFileSystem } from './node-fs.ts';
 import type { CheckContext, CheckOptions, Logger } from './types.ts';
+import { lazyRegistryInspector } from './registry.ts';
 import { currentUser } from './user.ts';
 
 /** What the CLI knows when it builds the shared context of a run. */
@@ -20,5 +21,6 @@ export function createContext(input: ContextInput): CheckContext {
     user: currentUser(),
     host: { platform: process.platform, arch: process.arch },
     clock: { now: () => new Date() },
+    registry: lazyRegistryInspector({ env: input.env, log: input.log }),
   };
 }

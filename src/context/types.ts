@@ -110,8 +110,33 @@ export interface CheckOptions {
   readonly manifests: readonly string[];
   /** Target platform of the images, `os/arch[/variant]`. */
   readonly platform: string;
+  /** Images the pipeline runs or builds on (`--image`): registry references or `oci-archive:`/`oci:`/`docker-archive:` sources. */
+  readonly images: readonly string[];
+  /** The base image of the build (`FROM`), when configured. */
+  readonly baseImage?: string;
+  /** The builder's own image (Kaniko executor, buildah), when configured. */
+  readonly builderImage?: string;
   /** Whether `KFP_TOKEN` was provided; the token itself is only in `ctx.env`. */
   readonly hasKfpToken: boolean;
+}
+
+/** What an image offers, read from its manifest or index without pulling a layer. */
+export interface ImagePlatforms {
+  /** The image as given. */
+  readonly image: string;
+  /** Digest of the manifest or index the reference resolved to. */
+  readonly digest: string;
+  readonly kind: 'index' | 'manifest';
+  /** `os/arch[/variant]` of each image; empty when the source does not say. */
+  readonly platforms: readonly string[];
+}
+
+/**
+ * Read-only registry access for checks. Credentials come from the same chain as `preflight push`;
+ * failures reject with an error whose message names the image and says what went wrong.
+ */
+export interface RegistryInspector {
+  platforms(image: string, signal: AbortSignal): Promise<ImagePlatforms>;
 }
 
 /** Everything a check may use. Built once per run and shared by all checks. */
@@ -128,4 +153,6 @@ export interface CheckContext {
   /** Aborted on timeout or Ctrl-C: pass it to every await that can take long. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** Registry access; nothing is loaded or contacted until a check calls it. */
+  readonly registry: RegistryInspector;
 }

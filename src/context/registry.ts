@@ -1,0 +1,17 @@
+import type { Logger, RegistryInspector } from './types.ts';
+
+const ARCHIVE_SOURCE = /^(oci-archive|oci|docker-archive):/;
+
+/**
+ * The registry view a check gets. Nothing is imported until a check asks, so a run that inspects
+ * no image never loads the registry client.
+ */
+export function lazyRegistryInspector(input: { readonly env: Readonly<Record<string, string | undefined>>; readonly log: Logger }): RegistryInspector {
+  return {
+    async platforms(image, signal) {
+      if (ARCHIVE_SOURCE.test(image)) throw new Error(`${image}: archive sources are not readable yet`);
+      const { registryPlatforms } = await import('../registry/inspect.ts');
+      return registryPlatforms(image, { env: input.env, log: input.log, signal });
+    },
+  };
+}
