@@ -1,5 +1,4 @@
-import { platformMatches } from './platform-match.ts';
-import { type CheckContext, type CheckResult, type ImagePlatforms, defineCheck, fail, pass, skip, warn } from '../src/plugin.ts';
+import { type CheckContext, type CheckResult, type ImagePlatforms, defineCheck, fail, pass, platformMatches, skip, warn } from '../src/plugin.ts';
 
 const NO_IMAGES = 'no images given: pass --image REF (repeatable), --base-image or --builder-image, or set images/baseImage/builderImage in preflight.yaml';
 

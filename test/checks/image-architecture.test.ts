@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import check from '../../checks/image-architecture.ts';
-import { platformMatches } from '../../checks/platform-match.ts';
-import type { ImagePlatforms, RegistryInspector } from '../../src/plugin.ts';
+import { type ImagePlatforms, type RegistryInspector, platformMatches } from '../../src/plugin.ts';
 import { fakeContext } from '../support/context.ts';
 
 /** An inspector answering from a table; an image missing from it fails like an unknown one would. */

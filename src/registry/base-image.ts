@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { PreflightError } from '../errors.ts';
+import { platformMatches } from '../image/platform.ts';
+import type { BlobSource } from '../image/types.ts';
+import { MEDIA_TYPES, getManifest, sha256, type FetchedManifest } from './manifest.ts';
+import { type Descriptor, remoteBlob } from './remote-blob.ts';
+import type { RegistryTransport } from './transport.ts';
+
+const descriptor = z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
+const platform = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
+const indexSchema = z.object({ manifests: z.array(descriptor.extend({ platform: platform.optional() })) });
+const manifestSchema = z.object({ config: descriptor, layers: z.array(descriptor) });
+const configSchema = z.looseObject({ os: z.string().optional(), architecture: z.string().optional(), variant: z.string().optional() });
+
+/** One platform's image of a base, ready to be built upon: its blobs stream from the registry. */
+export interface BaseImage {
+  /** `registry/repository@sha256:…` of the platform manifest, for labels and messages. */
+  readonly reference: string;
+  readonly platform: string;
+  readonly manifest: FetchedManifest;
+  readonly config: Descriptor;
+  /** The parsed image config, to be extended (diff_ids, history, labels). */
+  readonly configJson: Record<string, unknown>;
+  readonly layers: readonly Descriptor[];
+  /** Config and layers as sources reading from the base's repository (GET with Range). */
+  readonly blobs: readonly BlobSource[];
+}
+
+export class BaseImageError extends PreflightError {
+  override readonly exitCode = 2;
+}
+
+/**
+ * Resolve `reference` to the image manifest for `target` (through its index when it has one) and
+ * read its config. Only the manifest(s) and the config are fetched; layers stay in the registry.
+ */
+export async function resolveBaseImage(transport: RegistryTransport, repository: string, reference: string, target: string, signal?: AbortSignal): Promise<BaseImage> {
+  const name = `${transport.registry}/${repository}:${reference}`;
+  const top = await getManifest(transport, repository, reference, signal);
+  if (top === undefined) throw new BaseImageError(`base image ${name} does not exist`, { hint: 'check --base, and that the image was pushed' });
+  let manifest = top;
+  if (top.mediaType === MEDIA_TYPES.ociIndex || top.mediaType === MEDIA_TYPES.dockerList) {
+    const index = parse(indexSchema, top.bytes, name);
+    const entry = index.manifests.find((m) => m.platform !== undefined && platformMatches(target, platformString(m.platform)));
+    if (entry === undefined) {
+      const offered = index.manifests.flatMap((m) => (m.platform === undefined ? [] : [platformString(m.platform)]));
+      throw new BaseImageError(`base image ${name} has no ${target} image (it offers ${offered.join(', ') || 'no platforms'})`, { hint: `choose a base built for ${target}, or drop that platform from --platform` });
+    }
+    const child = await getManifest(transport, repository, entry.digest, signal);
+    if (child === undefined) throw new BaseImageError(`base image ${name}: its ${target} manifest ${entry.digest} is missing`, { hint: 'the index is broken; push the base again' });
+    manifest = child;
+  }
+  const { config, layers } = parse(manifestSchema, manifest.bytes, name);
+  const configJson = await readConfig(transport, repository, config, signal);
+  const parsedConfig = configSchema.parse(configJson);
+  const actual = platformString({ os: parsedConfig.os ?? '', architecture: parsedConfig.architecture ?? '', variant: parsedConfig.variant });
+  if (!platformMatches(target, actual)) {
+    throw new BaseImageError(`base image ${name} is ${actual}, not ${target}`, { hint: `use a base that offers ${target} (a multi-platform index such as busybox), or build for ${actual}` });
+  }
+  const source = (d: Descriptor): BlobSource => remoteBlob(transport, repository, d, signal);
+  return { reference: `${transport.registry}/${repository}@${manifest.digest}`, platform: actual, manifest, config, configJson, layers, blobs: [source(config), ...layers.map(source)] };
+}
+
+async function readConfig(transport: RegistryTransport, repository: string, config: Descriptor, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of remoteBlob(transport, repository, config, signal).open(0)) {
+    if (!Buffer.isBuffer(chunk)) throw new TypeError('expected bytes');
+    chunks.push(chunk);
+  }
+  const bytes = Buffer.concat(chunks);
+  if (sha256(bytes) !== config.digest) throw new BaseImageError(`base image config ${config.digest} hashes to ${sha256(bytes)}`, { hint: 'the registry served a corrupt config; try again' });
+  return z.record(z.string(), z.unknown()).parse(JSON.parse(bytes.toString('utf8')));
+}
+
+function parse<T>(schema: z.ZodType<T>, bytes: Buffer, name: string): T {
+  const result = schema.safeParse(JSON.parse(bytes.toString('utf8')));
+  if (!result.success) throw new BaseImageError(`base image ${name}: unexpected manifest (${result.error.issues[0]?.message ?? 'invalid'})`);
+  return result.data;
+}
+
+function platformString(p: { os: string; architecture: string; variant?: string | undefined }): string {
+  return p.variant === undefined ? `${p.os}/${p.architecture}` : `${p.os}/${p.architecture}/${p.variant}`;
+}
