@@ -1,0 +1,74 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** Where the digest cache lives: `--cache-dir`, else `$XDG_CACHE_HOME/preflight`, else `~/.cache/preflight`. */
+export function defaultCacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg !== undefined && xdg !== '') return join(xdg, 'preflight');
+  const home = env.HOME;
+  // A random-uid pod often has HOME=/ (unwritable): no cache rather than a failed build.
+  return home === undefined || home === '' || home === '/' ? undefined : join(home, '.cache', 'preflight');
+}
+
+const entrySchema = z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
+export type CachedDigest = z.infer<typeof entrySchema>;
+
+/**
+ * Layer digests keyed by what the layer was made of (file list with sizes, mtimes, inodes and the tar
+ * layout version): an unchanged model is never hashed again. The cache is an optimisation only: a
+ * missing, unreadable or corrupt entry is a miss, and a failed write is ignored with a debug line.
+ */
+export interface DigestCache {
+  get(key: string): Promise<CachedDigest | undefined>;
+  set(key: string, value: CachedDigest): Promise<void>;
+}
+
+export function openDigestCache(dir: string | undefined, log: { debug(message: string): void }): DigestCache {
+  if (dir === undefined) return { get: () => Promise.resolve(undefined), set: () => Promise.resolve() };
+  const root = join(dir, 'layer-digests');
+  const file = (key: string): string => join(root, `${createHash('sha256').update(key).digest('hex')}.json`);
+  return {
+    async get(key) {
+      let text: string;
+      try {
+        text = await readFile(file(key), 'utf8');
+      } catch (error) {
+        if (!isMissing(error)) log.debug(`digest cache: cannot read ${file(key)}: ${String(error)}`);
+        return undefined;
+      }
+      const parsed = entrySchema.safeParse(safeJson(text));
+      return parsed.success ? parsed.data : undefined;
+    },
+    async set(key, value) {
+      const target = file(key);
+      const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+      try {
+        // Private: the cache reveals which files a model has.
+        await mkdir(root, { recursive: true, mode: 0o700 });
+        await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
+        await rename(temp, target);
+      } catch (error) {
+        log.debug(`digest cache: cannot write ${target}: ${String(error)}`);
+        // Best effort: where the write failed, removing the temp file usually fails the same way.
+        await rm(temp, { force: true }).catch((rmError: unknown) => {
+          log.debug(`digest cache: cannot remove ${temp}: ${String(rmError)}`);
+        });
+      }
+    },
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'ENOENT';
+}

@@ -1,0 +1,59 @@
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultCacheDir, openDigestCache } from '../../src/image/digest-cache.ts';
+import { testdir } from '../support/testdir.ts';
+
+const digest = `sha256:${'ab'.repeat(32)}`;
+
+function testLog(): { lines: string[]; debug(message: string): void } {
+  const lines: string[] = [];
+  return { lines, debug: (message) => void lines.push(message) };
+}
+
+describe('digest cache', () => {
+  it('returns what was stored under the same key, and nothing for another', async () => {
+    const cache = openDigestCache(await testdir(), testLog());
+    await cache.set('layer:v1:a.bin:100:1700000000:42', { digest, size: 100 });
+    expect(await cache.get('layer:v1:a.bin:100:1700000000:42')).toEqual({ digest, size: 100 });
+    expect(await cache.get('layer:v1:a.bin:100:1700000001:42')).toBeUndefined();
+  });
+
+  it('keeps its files private to the user', async () => {
+    const dir = await testdir();
+    await openDigestCache(dir, testLog()).set('k', { digest, size: 1 });
+    const root = join(dir, 'layer-digests');
+    expect((await stat(root)).mode & 0o777).toBe(0o700);
+    const [file] = await readdir(root);
+    expect((await stat(join(root, file ?? ''))).mode & 0o777).toBe(0o600);
+  });
+
+  it('treats a corrupt entry as a miss', async () => {
+    const dir = await testdir();
+    const cache = openDigestCache(dir, testLog());
+    await cache.set('k', { digest, size: 1 });
+    const root = join(dir, 'layer-digests');
+    const [file] = await readdir(root);
+    await writeFile(join(root, file ?? ''), '{"digest": "sha256:nothex", ');
+    expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it('a cache dir that cannot be created is a debug line and a miss, never a failed build', async () => {
+    // Under a regular file: fails for every uid, root included.
+    const dir = await testdir({ 'a-file': 'x' });
+    const log = testLog();
+    const cache = openDigestCache(join(dir, 'a-file', 'cache'), log);
+    await cache.set('k', { digest, size: 1 });
+    expect(log.lines.join('\n')).toMatch(/digest cache: cannot write .*ENOTDIR/);
+    expect(await cache.get('k')).toBeUndefined();
+  });
+
+  it.each([
+    [{ XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' }, '/x/cache/preflight'],
+    [{ HOME: '/home/u' }, '/home/u/.cache/preflight'],
+    [{ HOME: '/' }, undefined],
+    [{}, undefined],
+  ])('default dir for %o is %s', (env, expected) => {
+    expect(defaultCacheDir(env)).toBe(expected);
+  });
+});
