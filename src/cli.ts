@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
+import { type PushFlags, parsePushNumbers, pushCommandDefinition } from './cli/push-command.ts';
 import { PreflightError } from './errors.ts';
 import { createTerminal, type Io, type Terminal } from './output/terminal.ts';
 import { packageVersion } from './version.ts';
@@ -22,6 +23,11 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
   program.addCommand(
     checkCommandDefinition().action(async (flags: CheckFlags, cmd: Command) => {
       exitCode = await runCheck(flags, cmd, term, signal);
+    }),
+  );
+  program.addCommand(
+    pushCommandDefinition().action(async (source: string, destination: string, flags: PushFlags) => {
+      exitCode = await runPush(source, destination, flags, term, signal);
     }),
   );
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
@@ -48,6 +54,39 @@ async function runCheck(flags: CheckFlags, cmd: Command, term: Terminal, signal:
   const { run, report } = await executeCheckRun(prepared, { ...input, signal, onEvent: (event) => { view.onEvent(event); } });
   await view.finish(run, report);
   return report.exitCode;
+}
+
+async function runPush(source: string, destination: string, flags: PushFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+  const numbers = parsePushNumbers(flags);
+  const [{ push }, { createPushProgress }, { writeAtomic }] = await Promise.all([
+    import('./commands/push.ts'),
+    import('./output/push-progress.ts'),
+    import('./output/files.ts'),
+  ]);
+  // Progress never shares stdout with the result: `$(preflight push …)` captures just the reference.
+  const progress = createPushProgress(term, term.interactive && flags.output === 'text' ? 'stdout' : 'stderr');
+  let result: Awaited<ReturnType<typeof push>>;
+  try {
+    result = await push({
+      source,
+      destination,
+      uploadMode: flags.uploadMode,
+      ...numbers,
+      insecureRegistries: flags.insecureRegistry,
+      caFile: flags.caFile,
+      env: term.io.env,
+      log: term,
+      signal,
+      onEvent: (event) => {
+        progress.onEvent(event);
+      },
+    });
+  } finally {
+    await progress.end();
+  }
+  if (flags.digestFile !== undefined) await writeAtomic(flags.digestFile, `${result.reference}\n`);
+  term.out(flags.output === 'json' ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : `${result.reference}\n`);
+  return 0;
 }
 
 function reportError(error: unknown, term: Terminal, debug: boolean): number {

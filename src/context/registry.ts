@@ -9,7 +9,10 @@ const ARCHIVE_SOURCE = /^(oci-archive|oci|docker-archive):/;
 export function lazyRegistryInspector(input: { readonly env: Readonly<Record<string, string | undefined>>; readonly log: Logger }): RegistryInspector {
   return {
     async platforms(image, signal) {
-      if (ARCHIVE_SOURCE.test(image)) throw new Error(`${image}: archive sources are not readable yet`);
+      if (ARCHIVE_SOURCE.test(image)) {
+        const { sourcePlatforms } = await import('../image/platforms.ts');
+        return sourcePlatforms(image, signal);
+      }
       const { registryPlatforms } = await import('../registry/inspect.ts');
       return registryPlatforms(image, { env: input.env, log: input.log, signal });
     },

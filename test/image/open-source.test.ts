@@ -180,3 +180,16 @@ describe('openSource: bad sources are clear errors', () => {
     await expect(openSource(`oci:${join(dir, 'file.tar')}`)).rejects.toThrow(/is not a directory/);
   });
 });
+
+describe('sourcePlatforms (image-architecture on archives and layouts)', () => {
+  it('lists the platforms of an index and of a single image', async () => {
+    const { sourcePlatforms } = await import('../../src/image/platforms.ts');
+    const dir = join(await testdir(), 'platforms');
+    const index = imageIndex([imageManifest([randomBlob(10)], 'linux/amd64'), imageManifest([randomBlob(10)], 'linux/arm64')]);
+    const single = imageManifest([randomBlob(10)], 'linux/arm64');
+    await writeLayout(dir, [{ root: index, ref: 'multi' }, { root: single, ref: 'arm' }]);
+    const signal = new AbortController().signal;
+    expect(await sourcePlatforms(`oci:${dir}:multi`, signal)).toEqual({ image: `oci:${dir}:multi`, digest: index.digest, kind: 'index', platforms: ['linux/amd64', 'linux/arm64'] });
+    expect(await sourcePlatforms(`oci:${dir}:arm`, signal)).toMatchObject({ kind: 'manifest', platforms: ['linux/arm64'] });
+  });
+});
