@@ -64,7 +64,7 @@ async function runPush(source: string, destination: string, flags: PushFlags, te
     import('./output/files.ts'),
   ]);
   // Progress never shares stdout with the result: `$(preflight push …)` captures just the reference.
-  const progress = createPushProgress(term, term.interactive && flags.output === 'text' ? 'stdout' : 'stderr');
+  const progress = await createPushProgress(term, term.interactive && flags.output === 'text' ? 'stdout' : 'stderr');
   let result: Awaited<ReturnType<typeof push>>;
   try {
     result = await push({

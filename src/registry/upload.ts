@@ -5,6 +5,7 @@ import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } fr
 import { byteWindow } from './byte-window.ts';
 import { RegistryError } from './errors.ts';
 import { HashCheckpoints } from './hash-checkpoints.ts';
+import { noteStreamedBytes } from '../util/gc-pacer.ts';
 import { type RegistryResponse, type RegistryTransport, isNetworkError } from './transport.ts';
 
 export type UploadMode = 'chunked' | 'stream';
@@ -123,6 +124,7 @@ export class UploadSession {
           return byteWindow(source.open(from), length, (chunk) => {
             watchdog.kick();
             this.hash.update(chunk);
+            noteStreamedBytes(chunk.length);
             this.sent += chunk.length;
             this.options.onProgress?.(this.hash.offset);
           });

@@ -1,0 +1,32 @@
+// Benchmark tables: one markdown row per run, with throughput and the ratios the issue asks for.
+import { formatBytes, parseSize } from '../../src/config/units.ts';
+import type { Measurement } from './measure.ts';
+
+export interface BenchRow {
+  readonly total: number;
+  readonly tool: string;
+  readonly source: string;
+  readonly m: Measurement;
+}
+
+export function parseSizes(list: string): number[] {
+  return list.split(',').map((text) => {
+    const size = parseSize(text.trim());
+    if (size === undefined || size <= 0) throw new Error(`not a size: ${text}`);
+    return size;
+  });
+}
+
+const HEADER = '| data | tool | source | wall | MB/s | vs curl | vs skopeo | peak RSS | temp disk |\n|---|---|---|---|---|---|---|---|---|';
+
+export function renderTable(rows: readonly BenchRow[]): string {
+  return [HEADER, ...rows.map((row) => formatRow(row, rows))].join('\n');
+}
+
+export function formatRow(row: BenchRow, all: readonly BenchRow[]): string {
+  const curl = all.find((r) => r.total === row.total && r.tool.startsWith('curl'));
+  const skopeo = all.find((r) => r.total === row.total && r.tool === 'skopeo copy' && r.source === row.source);
+  const mbps = row.total / 1e6 / (row.m.wallMs / 1000);
+  const ratio = (other: BenchRow | undefined): string => (other === undefined || other === row ? '' : `${(row.m.wallMs / other.m.wallMs).toFixed(2)}×`);
+  return `| ${formatBytes(row.total)} | ${row.tool} | ${row.source} | ${(row.m.wallMs / 1000).toFixed(1)} s | ${mbps.toFixed(0)} | ${ratio(curl)} | ${ratio(skopeo)} | ${formatBytes(row.m.peakRss)} | ${formatBytes(row.m.peakTemp)} |`;
+}
