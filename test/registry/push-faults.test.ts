@@ -64,6 +64,7 @@ describe('push through injected faults, against a real docker-registry', () => {
     ['503 with Retry-After', [[{ ...PATCH, occurrence: 3 }, respond(503, { 'retry-after': '1' })]], /recovering in 50ms \(Retry-After\)/],
     ['429 with Retry-After, twice', [[{ ...PATCH, occurrence: 2, times: 2 }, respond(429, { 'retry-after': '1' })]], /\(Retry-After\)/],
     ['401 mid-upload (credentials asked again)', [[{ ...PATCH, occurrence: 3 }, respond(401, { 'www-authenticate': 'Basic realm="preflight-test"' })]], undefined],
+    ['ECR 403 "Your Authorization Token has expired" (token refreshed, part re-sent)', [[{ ...PATCH, occurrence: 3 }, respond(403, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'DENIED', message: 'Your Authorization Token has expired. Please run docker login.' }] }))]], undefined],
     ['ECR-style 201 for every part', [[{ ...PATCH, times: 100 }, rewriteResponse((r) => ({ ...r, status: r.status === 202 ? 201 : r.status }))]], undefined],
     ['ECR-style 416 naming the offset the registry holds', [[{ ...PATCH, occurrence: 4 }, status416(`First byte of the layer part is 0 instead of ${2 * MiB}`)]], /\(416\)/],
     [
@@ -92,6 +93,17 @@ describe('push through injected faults, against a real docker-registry', () => {
     expect(result.digest).toBe(image.digest);
     expect(layer?.restarts).toBe(1);
     await expectPulledBack(image, 'faults/drop');
+  });
+
+  it('honours OCI-Chunk-Min-Length: parts grow to the size the registry asks for', async () => {
+    const min = 2 * MiB;
+    const { image, result } = await pushThroughProxy('faults/min-length', [
+      [{ method: 'POST', path: /\/blobs\/uploads\/$/, times: 10 }, rewriteResponse((r) => ({ ...r, headers: { ...r.headers, 'oci-chunk-min-length': String(min) } }))],
+    ]);
+    expect(result.digest).toBe(image.digest);
+    const parts = proxy.log.filter((e) => e.method === 'PATCH').map((e) => e.bytesForwarded);
+    // The config goes in one small part; the layer's parts are 2 MiB except the last.
+    expect(parts.slice(1)).toEqual([min, min, LAYER - 2 * min]);
   });
 
   it('a part refused for good fails the push and leaves no manifest behind', async () => {
