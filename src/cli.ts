@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
-import { type PushFlags, parsePushNumbers, pushCommandDefinition } from './cli/push-command.ts';
+import { type ModelcarFlags, modelcarCommandDefinition } from './cli/modelcar-command.ts';
+import { type PushFlags, pushCommandDefinition } from './cli/push-command.ts';
+import { runModelcarBuild, runPush } from './cli/run-push.ts';
 import { PreflightError } from './errors.ts';
 import { createTerminal, type Io, type Terminal } from './output/terminal.ts';
 import { packageVersion } from './version.ts';
@@ -30,7 +32,12 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
       exitCode = await runPush(source, destination, flags, term, signal);
     }),
   );
-  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
+  const modelcar = modelcarCommandDefinition();
+  modelcar.commands[0]?.action(async (flags: ModelcarFlags) => {
+    exitCode = await runModelcarBuild(flags, term, signal);
+  });
+  program.addCommand(modelcar);
+  for (const sub of [...program.commands, ...modelcar.commands]) sub.exitOverride().configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
   try {
     await program.parseAsync(argv, { from: 'node' });
     return exitCode;
@@ -54,39 +61,6 @@ async function runCheck(flags: CheckFlags, cmd: Command, term: Terminal, signal:
   const { run, report } = await executeCheckRun(prepared, { ...input, signal, onEvent: (event) => { view.onEvent(event); } });
   await view.finish(run, report);
   return report.exitCode;
-}
-
-async function runPush(source: string, destination: string, flags: PushFlags, term: Terminal, signal: AbortSignal): Promise<number> {
-  const numbers = parsePushNumbers(flags);
-  const [{ push }, { createPushProgress }, { writeAtomic }] = await Promise.all([
-    import('./commands/push.ts'),
-    import('./output/push-progress.ts'),
-    import('./output/files.ts'),
-  ]);
-  // Progress never shares stdout with the result: `$(preflight push …)` captures just the reference.
-  const progress = await createPushProgress(term, term.interactive && flags.output === 'text' ? 'stdout' : 'stderr');
-  let result: Awaited<ReturnType<typeof push>>;
-  try {
-    result = await push({
-      source,
-      destination,
-      uploadMode: flags.uploadMode,
-      ...numbers,
-      insecureRegistries: flags.insecureRegistry,
-      caFile: flags.caFile,
-      env: term.io.env,
-      log: term,
-      signal,
-      onEvent: (event) => {
-        progress.onEvent(event);
-      },
-    });
-  } finally {
-    await progress.end();
-  }
-  if (flags.digestFile !== undefined) await writeAtomic(flags.digestFile, `${result.reference}\n`);
-  term.out(flags.output === 'json' ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : `${result.reference}\n`);
-  return 0;
 }
 
 function reportError(error: unknown, term: Terminal, debug: boolean): number {

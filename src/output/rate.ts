@@ -10,5 +10,6 @@ export function formatTransfer(done: number, total: number, elapsedMs: number): 
 
 /** `sha256:0123456789ab`: enough of a digest to tell blobs apart in a log line. */
 export function shortDigest(digest: string): string {
-  return digest.slice(0, 19);
+  // Digests shorten to `sha256:` plus 12 hex; other ids (a modelcar layer before its digest is known) stay readable.
+  return digest.startsWith('sha256:') ? digest.slice(0, 19) : digest.length > 60 ? `…${digest.slice(-59)}` : digest;
 }

@@ -48,8 +48,13 @@ export interface TestManifest extends ManifestNode {
 
 /** An OCI image manifest over `layers`, with a linux/amd64 config naming them. */
 export function imageManifest(layers: readonly MemoryBlob[], platform = 'linux/amd64'): TestManifest {
+  return manifestOf(layers, layers.map((l) => l.digest), platform, {});
+}
+
+/** An OCI image manifest with explicit diff_ids (compressed layers) and container config. */
+export function manifestOf(layers: readonly MemoryBlob[], diffIds: readonly string[], platform: string, containerConfig: object): TestManifest {
   const [os = 'linux', architecture = 'amd64'] = platform.split('/');
-  const configJson = { architecture, os, config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } };
+  const configJson = { architecture, os, config: containerConfig, rootfs: { type: 'layers', diff_ids: diffIds } };
   const config = memoryBlob(Buffer.from(JSON.stringify(configJson)), { mediaType: 'application/vnd.oci.image.config.v1+json' });
   const descriptor = (b: MemoryBlob): object => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
   const mediaType = 'application/vnd.oci.image.manifest.v1+json';

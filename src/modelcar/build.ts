@@ -1,0 +1,140 @@
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import type { Logger } from '../context/types.ts';
+import type { BlobSource, ManifestNode } from '../image/types.ts';
+import { type DigestCache } from '../image/digest-cache.ts';
+import { type BaseImage, resolveBaseImage } from '../registry/base-image.ts';
+import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
+import type { ImageReference } from '../registry/reference.ts';
+import type { RegistryTransport } from '../registry/transport.ts';
+import { type UploadMode, uploadBlob } from '../registry/upload.ts';
+import { runPool } from '../util/pool.ts';
+import { type ModelLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex, sha256 } from './config.ts';
+import { type PlannedLayer, planLayers } from './plan.ts';
+import { walkModelDir } from './walk.ts';
+
+export interface BuildInput {
+  readonly modelDir: string;
+  readonly destination: ImageReference;
+  readonly base: ImageReference;
+  readonly baseName: string;
+  readonly platforms: readonly string[];
+  readonly modelsPath: string;
+  readonly layerThreshold: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Seconds since the epoch for every mtime and `created` (SOURCE_DATE_EPOCH or 0). */
+  readonly epoch: number;
+  readonly transport: RegistryTransport;
+  /** The base's registry; the same object as `transport` when both live on one registry. */
+  readonly baseTransport: RegistryTransport;
+  readonly cache: DigestCache;
+  readonly mode: UploadMode;
+  readonly chunkSize: number;
+  readonly concurrency: number;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly onEvent?: (event: PushEvent) => void;
+}
+
+export interface LayerReport {
+  readonly description: string;
+  readonly digest: string;
+  readonly size: number;
+  readonly files: readonly string[];
+  /** `uploaded`: hashed while uploading; `cached`: digest from the cache, then found or uploaded below. */
+  readonly outcome: 'uploaded' | 'cached';
+  readonly sentBytes: number;
+}
+
+export interface BuildResult {
+  readonly digest: string;
+  readonly layers: readonly LayerReport[];
+  readonly bases: readonly { readonly platform: string; readonly reference: string }[];
+  readonly blobs: readonly BlobReport[];
+  readonly durationMs: number;
+}
+
+/**
+ * Build and push a modelcar without a container engine or temp disk: resolve the base for each
+ * platform first (a missing platform fails before any upload), upload each model layer while
+ * hashing it (its digest is not known before: each byte is read once), then push configs, base
+ * blobs (mounted or streamed registry to registry) and the manifests. Layers whose digest the cache
+ * knows are only HEADed; they upload (verified) when the registry lacks them.
+ */
+export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
+  const started = performance.now();
+  const entries = await walkModelDir(input.modelDir, input.signal);
+  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, epoch: input.epoch });
+  const bases: BaseImage[] = [];
+  for (const platform of input.platforms) {
+    bases.push(await resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, input.signal));
+  }
+  const layers = await uploadModelLayers(planned, input);
+  const created = new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z');
+  const modelBlobs: BlobSource[] = layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR, open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]) }));
+  const children: ManifestNode[] = bases.map((base) => {
+    const bytes = modelcarImage(base, layers, { created, labels: input.labels, baseName: input.baseName });
+    const config: BlobSource = { digest: sha256(bytes.config), size: bytes.config.length, mediaType: OCI_CONFIG, open: (offset) => Readable.from([bytes.config.subarray(offset)]) };
+    return { mediaType: OCI_MANIFEST, bytes: bytes.manifest, digest: sha256(bytes.manifest), blobs: [config, ...base.blobs, ...modelBlobs], children: [], platform: base.platform };
+  });
+  const root = rootNode(children);
+  const sameRegistry = input.baseTransport === input.transport;
+  const pushed = await pushImage(
+    { root, description: `modelcar of ${input.modelDir}`, close: () => Promise.resolve() },
+    {
+      transport: input.transport,
+      repository: input.destination.repository,
+      tag: input.destination.tag ?? 'latest',
+      mode: input.mode,
+      chunkSize: input.chunkSize,
+      concurrency: input.concurrency,
+      signal: input.signal,
+      log: input.log,
+      ...(sameRegistry ? { mountFrom: [input.base.repository] } : {}),
+      ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
+    },
+  );
+  return { digest: pushed.digest, layers, bases: bases.map((b) => ({ platform: b.platform, reference: b.reference })), blobs: pushed.blobs, durationMs: Math.round(performance.now() - started) };
+}
+
+function rootNode(children: readonly ManifestNode[]): ManifestNode {
+  const [only] = children;
+  if (children.length === 1 && only !== undefined) return only;
+  const bytes = modelcarIndex(children.map((c) => ({ digest: c.digest, size: c.bytes.length, platform: c.platform ?? 'linux/amd64' })));
+  return { mediaType: OCI_INDEX, bytes, digest: sha256(bytes), blobs: [], children };
+}
+
+/** Each model layer once: a cached digest is trusted (re-checked by HEAD or a verified upload later), otherwise upload while hashing. */
+async function uploadModelLayers(planned: readonly PlannedLayer[], input: BuildInput): Promise<ModelLayer[] & LayerReport[]> {
+  input.onEvent?.({ type: 'plan', blobs: planned.map((l) => ({ digest: l.description, size: l.tar.size })) });
+  const failure = new AbortController();
+  const signal = AbortSignal.any([input.signal, failure.signal]);
+  const reports = await runPool(planned, input.concurrency, async (layer): Promise<LayerReport> => {
+    const cached = await input.cache.get(layer.cacheKey);
+    if (cached !== undefined && cached.size === layer.tar.size) {
+      input.log.debug(`${layer.description}: digest ${cached.digest} from the cache`);
+      return { description: layer.description, digest: cached.digest, size: layer.tar.size, files: layer.files, outcome: 'cached', sentBytes: 0 };
+    }
+    const id = layer.description;
+    input.onEvent?.({ type: 'blob-start', digest: id, size: layer.tar.size });
+    try {
+      const result = await uploadBlob({
+        transport: input.transport,
+        repository: input.destination.repository,
+        source: { digest: undefined, size: layer.tar.size, mediaType: OCI_LAYER_TAR, open: (offset) => layer.tar.open(offset) },
+        mode: input.mode,
+        chunkSize: input.chunkSize,
+        signal,
+        log: input.log,
+        onProgress: (bytes) => input.onEvent?.({ type: 'blob-progress', digest: id, bytes, size: layer.tar.size }),
+      });
+      await input.cache.set(layer.cacheKey, { digest: result.digest, size: layer.tar.size });
+      input.onEvent?.({ type: 'blob-done', digest: id, size: layer.tar.size, outcome: 'uploaded' });
+      return { description: layer.description, digest: result.digest, size: layer.tar.size, files: layer.files, outcome: 'uploaded', sentBytes: result.sentBytes };
+    } catch (error) {
+      failure.abort(error);
+      throw error;
+    }
+  });
+  return reports.filter((r) => r !== undefined);
+}
