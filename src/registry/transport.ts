@@ -97,6 +97,10 @@ export class RegistryTransport {
     const policy = this.options.retry ?? DEFAULT_RETRY;
     const retry = req.retry ?? (req.method === 'GET' || req.method === 'HEAD');
     let authRounds = 0;
+    // Expiring credentials (ECR tokens) go back to the chain before each request: it answers from its
+    // cache while the token is fresh and fetches a new one inside its margin, so a long push never
+    // starts a part with a token about to expire.
+    if (this.credentials?.expiresAt !== undefined) this.credentials = await this.options.credentials(false);
     for (let attempt = 1; ; attempt += 1) {
       let response: RegistryResponse;
       try {
