@@ -51,6 +51,8 @@ export interface BuildResult {
   readonly layers: readonly LayerReport[];
   readonly bases: readonly { readonly platform: string; readonly reference: string }[];
   readonly blobs: readonly BlobReport[];
+  /** The model directory: files, bytes, and bytes read from it (once each on a first push, none on an unchanged re-push). */
+  readonly model: { readonly files: number; readonly bytes: number; readonly bytesRead: number };
   readonly durationMs: number;
 }
 
@@ -64,7 +66,8 @@ export interface BuildResult {
 export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   const started = performance.now();
   const entries = await walkModelDir(input.modelDir, input.signal);
-  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, epoch: input.epoch });
+  const stats = { bytesRead: 0 };
+  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, epoch: input.epoch, stats });
   const bases: BaseImage[] = [];
   for (const platform of input.platforms) {
     bases.push(await resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, input.signal));
@@ -94,7 +97,15 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
       ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     },
   );
-  return { digest: pushed.digest, layers, bases: bases.map((b) => ({ platform: b.platform, reference: b.reference })), blobs: pushed.blobs, durationMs: Math.round(performance.now() - started) };
+  const modelBytes = entries.reduce((n, e) => n + (e.kind === 'file' ? e.size : 0), 0);
+  return {
+    digest: pushed.digest,
+    layers,
+    bases: bases.map((b) => ({ platform: b.platform, reference: b.reference })),
+    blobs: pushed.blobs,
+    model: { files: entries.filter((e) => e.kind === 'file').length, bytes: modelBytes, bytesRead: stats.bytesRead },
+    durationMs: Math.round(performance.now() - started),
+  };
 }
 
 function rootNode(children: readonly ManifestNode[]): ManifestNode {

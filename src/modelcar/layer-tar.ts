@@ -33,7 +33,12 @@ export interface VirtualTar {
 const READ_SIZE = 2 ** 20;
 const ZEROS = Buffer.alloc(END_OF_ARCHIVE);
 
-export function virtualTar(entries: readonly TarEntry[], mtime: number): VirtualTar {
+/** Counts model-file bytes read, for the build report (each byte should be read once). */
+export interface ReadStats {
+  bytesRead: number;
+}
+
+export function virtualTar(entries: readonly TarEntry[], mtime: number, stats: ReadStats = { bytesRead: 0 }): VirtualTar {
   const segments: Segment[] = [];
   for (const entry of entries) {
     if (entry.type === 'file') {
@@ -57,11 +62,11 @@ export function virtualTar(entries: readonly TarEntry[], mtime: number): Virtual
   return {
     size,
     segments,
-    open: (offset) => Readable.from(read(segments, starts, offset), { objectMode: false, highWaterMark: READ_SIZE }),
+    open: (offset) => Readable.from(read(segments, starts, offset, stats), { objectMode: false, highWaterMark: READ_SIZE }),
   };
 }
 
-async function* read(segments: readonly Segment[], starts: readonly number[], offset: number): AsyncGenerator<Buffer> {
+async function* read(segments: readonly Segment[], starts: readonly number[], offset: number, stats: ReadStats): AsyncGenerator<Buffer> {
   // The last segment starting at or before `offset`.
   let lo = 0;
   let hi = segments.length - 1;
@@ -77,12 +82,12 @@ async function* read(segments: readonly Segment[], starts: readonly number[], of
     if (segment.kind === 'bytes') {
       if (skip < segment.bytes.length) yield segment.bytes.subarray(skip);
     } else if (skip < segment.size) {
-      yield* readFile(segment, skip);
+      yield* readFile(segment, skip, stats);
     }
   }
 }
 
-async function* readFile(segment: Extract<Segment, { kind: 'file' }>, from: number): AsyncGenerator<Buffer> {
+async function* readFile(segment: Extract<Segment, { kind: 'file' }>, from: number, stats: ReadStats): AsyncGenerator<Buffer> {
   const handle = await open(segment.path, 'r');
   try {
     const changed = (why: string): ModelChangedError =>
@@ -95,6 +100,7 @@ async function* readFile(segment: Extract<Segment, { kind: 'file' }>, from: numb
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) throw changed(`it ended at ${position} of ${segment.size} bytes`);
       position += bytesRead;
+      stats.bytesRead += bytesRead;
       yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
     }
     const after = await handle.stat();

@@ -1,5 +1,5 @@
 import type { TarEntry } from './layer-tar.ts';
-import { type VirtualTar, virtualTar } from './layer-tar.ts';
+import { type ReadStats, type VirtualTar, virtualTar } from './layer-tar.ts';
 import type { ModelEntry } from './walk.ts';
 
 /** Bump when the tar bytes for the same files would change: it invalidates every cached digest. */
@@ -22,6 +22,8 @@ export interface PlanOptions {
   readonly layerThreshold: number;
   /** mtime of every entry, seconds (SOURCE_DATE_EPOCH or 0). */
   readonly epoch: number;
+  /** Shared by every layer: model bytes read so far. */
+  readonly stats?: ReadStats;
 }
 
 /**
@@ -56,14 +58,14 @@ export function planLayers(entries: readonly ModelEntry[], options: PlanOptions)
   const key = (lines: readonly string[]): string => [`preflight-modelcar-layer v${TAR_LAYOUT_VERSION}`, `epoch ${options.epoch}`, `base ${base}`, ...lines].join('\n');
   const smallFiles = entries.filter((e) => e.kind === 'file' && e.size < options.layerThreshold).map((e) => e.path);
   const layers: PlannedLayer[] = [
-    { description: `${inImage('')}(directories, links and ${smallFiles.length} small files)`, tar: virtualTar(small, options.epoch), cacheKey: key(smallKey), files: smallFiles },
+    { description: `${inImage('')}(directories, links and ${smallFiles.length} small files)`, tar: virtualTar(small, options.epoch, options.stats), cacheKey: key(smallKey), files: smallFiles },
   ];
   for (const file of large) {
     if (file.kind !== 'file') continue;
     const name = inImage(file.path);
     const dirs: TarEntry[] = ancestors(name).map((d) => ({ type: 'dir', name: `${d}/` }));
     const tarEntries: TarEntry[] = [...dirs, { type: 'file', name, path: file.absolute, size: file.size, mtimeMs: file.mtimeMs }];
-    layers.push({ description: name, tar: virtualTar(tarEntries, options.epoch), cacheKey: key([fileKey(file)]), files: [file.path] });
+    layers.push({ description: name, tar: virtualTar(tarEntries, options.epoch, options.stats), cacheKey: key([fileKey(file)]), files: [file.path] });
   }
   return layers;
 }

@@ -18,6 +18,7 @@ const reportSchema = z.object({
   digest: z.string(),
   layers: z.array(z.object({ description: z.string(), digest: z.string(), outcome: z.string() })),
   bytes: z.object({ uploaded: z.number() }),
+  model: z.object({ bytes: z.number(), bytesRead: z.number() }),
   blobs: z.array(z.object({ digest: z.string(), outcome: z.string() })),
 });
 const report = (stdout: string) => reportSchema.parse(JSON.parse(stdout));
@@ -104,6 +105,9 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     expect(second.digest).toBe(first.digest);
     expect(second.layers.map((l) => l.outcome)).toEqual(['cached', 'cached', 'cached']);
     expect(second.bytes.uploaded).toBe(0);
+    // Each model byte read once on the first push, none on the unchanged re-push.
+    expect(first.model.bytesRead).toBe(first.model.bytes);
+    expect(second.model.bytesRead).toBe(0);
 
     const noCache = report((await build(dir, 'models/same:v3', ['--output', 'json', '--no-cache'])).stdout);
     expect(noCache.digest).toBe(first.digest);
