@@ -28,7 +28,7 @@ export async function benchPush(argv: readonly string[]): Promise<BenchRow[]> {
     process.stderr.write(`preparing ${layers} random layers of ${total / layers} bytes in ${dir}\n`);
     const layout = await makeLayout(dir, layers, Math.floor(total / layers));
     try {
-      rows.push({ total, tool: 'curl PUT ×4 (ceiling)', source: 'files', m: await withRegistry((host) => curlBaseline(host, layout)) });
+      rows.push({ total, tool: 'curl PUT ×4 (ceiling)', source: 'files', m: await withRegistry((host) => curlBaseline(host, layerBlobs(layout))) });
       for (const [source, spec, skopeoSpec] of [
         ['oci layout', `oci:${layout.dir}:bench`, `oci:${layout.dir}:bench`],
         ['oci-archive', `oci-archive:${layout.archive}`, `oci-archive:${layout.archive}`],
@@ -50,6 +50,10 @@ export async function benchPush(argv: readonly string[]): Promise<BenchRow[]> {
   return rows;
 }
 
+function layerBlobs(layout: Layout): { path: string; digest: string }[] {
+  return layout.layerFiles.map((path) => ({ path, digest: `sha256:${path.split('/').pop() ?? ''}` }));
+}
+
 /** A fresh registry for every run, so no tool finds the blobs of the one before. */
 async function withRegistry(body: (host: string) => Promise<Measurement>): Promise<Measurement> {
   const registry = await startRegistry();
@@ -60,16 +64,15 @@ async function withRegistry(body: (host: string) => Promise<Measurement>): Promi
   }
 }
 
-/** Monolithic PUTs of the layer files, all at once: what the registry can ingest at best. */
-async function curlBaseline(host: string, layout: Layout): Promise<Measurement> {
-  const script = layout.layerFiles
-    .map((file) => {
-      const digest = `sha256:${file.split('/').pop() ?? ''}`;
+/** Monolithic PUTs of the files, all at once: what the registry can ingest at best. */
+export async function curlBaseline(host: string, files: readonly { readonly path: string; readonly digest: string }[]): Promise<Measurement> {
+  const script = files
+    .map(({ path: file, digest }) => {
       return `(loc=$(curl -fsS -X POST -D - -o /dev/null http://${host}/v2/bench/curl/blobs/uploads/ | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); curl -fsS -X PUT -H 'Content-Type: application/octet-stream' -T '${file}' "$loc&digest=${digest}") &`;
     })
     .join('\n');
   const m = await measure('bash', ['-c', `set -e\n${script}\nwait`]);
   // Prove the registry really holds the blobs, or the baseline would flatter it.
-  for (const file of layout.layerFiles) await run('curl', ['-fsS', '-I', `http://${host}/v2/bench/curl/blobs/sha256:${file.split('/').pop() ?? ''}`]);
+  for (const { digest } of files) await run('curl', ['-fsS', '-I', `http://${host}/v2/bench/curl/blobs/${digest}`]);
   return m;
 }

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, copyFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pushImage } from '../../src/registry/push.ts';
 import { imageIndex, manifestOf, memoryBlob, sourceImage, type TestManifest } from './blobs.ts';
-import { testTransport } from './push-helpers.ts';
+import { createTransport } from '../../src/registry/client.ts';
 import type { RegistryHandle } from './registry.ts';
 
 const exec = promisify(execFile);
@@ -37,7 +37,10 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
     const amd64 = manifestOf([layer], [diff.digest], 'linux/amd64', config);
     const arm64 = manifestOf([layer], [diff.digest], 'linux/arm64', config);
     const index = imageIndex([amd64, arm64]);
-    const transport = await testTransport(registry.host, registry);
+    // Not push-helpers' testTransport: this file also serves the benchmark, which runs outside vitest.
+    const auth = Buffer.from(`${registry.username ?? ''}:${registry.password ?? ''}`).toString('base64');
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: registry.username === undefined ? {} : { [registry.host]: { auth } } }), { mode: 0o600 });
+    const transport = await createTransport(registry.host, { env: { DOCKER_CONFIG: dir }, insecureRegistries: [], caFile: registry.caFile, log: { debug: () => undefined }, userAgent: 'preflight-test' });
     try {
       await pushImage(sourceImage(index), { transport, repository, tag: '1', mode: 'stream', chunkSize: 2 ** 20, concurrency: 2 });
     } finally {
