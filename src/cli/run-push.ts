@@ -36,8 +36,9 @@ export async function runPush(source: string, destination: string, flags: PushFl
 export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, signal: AbortSignal): Promise<number> {
   const parsed = parseModelcarFlags(flags);
   const { modelcarBuild } = await import('../commands/modelcar-build.ts');
-  return withProgress(term, flags.output, flags.digestFile, (onEvent) =>
-    modelcarBuild({
+  let problems: readonly string[] = [];
+  const code = await withProgress(term, flags.output, flags.digestFile, async (onEvent) => {
+    const result = await modelcarBuild({
       modelDir: flags.modelDir,
       image: flags.image,
       base: flags.base,
@@ -56,6 +57,11 @@ export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, sig
       log: term,
       signal,
       onEvent,
-    }),
-  );
+    });
+    problems = result.contract.problems;
+    return result;
+  });
+  // Pushed, but not a working modelcar: say so and fail like a failed check (exit 3).
+  for (const problem of problems) term.err(`modelcar-contract: ${problem}\n`);
+  return problems.length > 0 ? 3 : code;
 }

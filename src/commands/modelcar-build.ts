@@ -7,6 +7,8 @@ import type { PushEvent } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
 import type { UploadMode } from '../registry/upload.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
+import { modelcarContractProblems } from '../modelcar/contract.ts';
+import { registryImageFiles } from '../registry/image-files.ts';
 import { packageVersion } from '../version.ts';
 
 /**
@@ -43,6 +45,8 @@ export interface ModelcarBuildResult extends BuildResult {
   /** `registry/repository@sha256:…`: what the InferenceService's storageUri should name (oci://…). */
   readonly reference: string;
   readonly bytes: { readonly uploaded: number; readonly skipped: number; readonly mounted: number; readonly sent: number };
+  /** The modelcar contract, checked on the pushed image from its tar headers (empty: met). */
+  readonly contract: { readonly platform: string; readonly problems: readonly string[] };
 }
 
 /** `preflight modelcar build`: see {@link buildModelcar}. */
@@ -77,13 +81,17 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       log: input.log,
       ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     });
+    const reference = formatReference({ registry: destination.registry, repository: destination.repository, digest: result.digest });
+    const platform = input.platforms[0] ?? 'linux/amd64';
+    const files = await registryImageFiles(reference, platform, { env: input.env, log: input.log, signal: input.signal, insecureRegistries: input.insecureRegistries, caFile: input.caFile });
     const uploadedLayers = result.layers.filter((l) => l.outcome === 'uploaded');
     const sum = (outcome: string): number => result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
     const uploadedInPush = result.blobs.filter((b) => b.outcome === 'uploaded' && !uploadedLayers.some((l) => l.digest === b.digest));
     return {
       ...result,
       image: formatReference({ ...destination, tag: destination.tag ?? 'latest' }),
-      reference: formatReference({ registry: destination.registry, repository: destination.repository, digest: result.digest }),
+      reference,
+      contract: { platform, problems: modelcarContractProblems(files) },
       bytes: {
         uploaded: uploadedLayers.reduce((n, l) => n + l.size, 0) + uploadedInPush.reduce((n, b) => n + b.size, 0),
         // Layers uploaded in the first pass are HEADed again by the push: not skipped in any useful sense.

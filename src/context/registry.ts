@@ -16,5 +16,13 @@ export function lazyRegistryInspector(input: { readonly env: Readonly<Record<str
       const { registryPlatforms } = await import('../registry/inspect.ts');
       return registryPlatforms(image, { env: input.env, log: input.log, signal });
     },
+    async files(image, platform, signal) {
+      if (ARCHIVE_SOURCE.test(image)) {
+        const { archiveImageFiles } = await import('../image/archive-files.ts');
+        return archiveImageFiles(image, platform, signal);
+      }
+      const { registryImageFiles } = await import('../registry/image-files.ts');
+      return registryImageFiles(image, platform, { env: input.env, log: input.log, signal });
+    },
   };
 }

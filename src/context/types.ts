@@ -131,12 +131,36 @@ export interface ImagePlatforms {
   readonly platforms: readonly string[];
 }
 
+/** A file of an image's merged filesystem, from the layers' tar headers. */
+export interface ImageFile {
+  /** Relative to the root, no leading slash: `models/config.json`, `bin/sh`. */
+  readonly path: string;
+  readonly type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  readonly mode: number;
+  readonly size: number;
+  readonly linkname?: string;
+}
+
+/** An image's filesystem and the config fields checks look at, read without downloading file contents. */
+export interface ImageFiles {
+  readonly image: string;
+  /** Digest of the platform's image manifest. */
+  readonly digest: string;
+  readonly platform: string;
+  readonly entrypoint: readonly string[];
+  readonly cmd: readonly string[];
+  /** Every layer merged in order, whiteouts applied, sorted by path. */
+  readonly files: readonly ImageFile[];
+}
+
 /**
  * Read-only registry access for checks. Credentials come from the same chain as `preflight push`;
  * failures reject with an error whose message names the image and says what went wrong.
  */
 export interface RegistryInspector {
   platforms(image: string, signal: AbortSignal): Promise<ImagePlatforms>;
+  /** The merged filesystem of `image` for `platform`: tar headers only (uncompressed layers by Range). */
+  files(image: string, platform: string, signal: AbortSignal): Promise<ImageFiles>;
 }
 
 /** Everything a check may use. Built once per run and shared by all checks. */

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
+import { checksumMatches, isZeroBlock, numeric, parsePax, ustarName } from './tar-fields.ts';
 
 /** A regular file inside a tar archive: where its bytes start and how many there are. */
 export interface TarEntry {
@@ -53,7 +54,7 @@ export async function indexTar(handle: FileHandle, description: string, signal?:
       const data = Buffer.alloc(size);
       await readAt(handle, data, dataStart);
       if (type === 'L') longName = data.toString('utf8').replace(/\0+$/, '');
-      else pax = parsePax(data, description);
+      else pax = parsePax(data) ?? fail(corrupt(description, position, 'malformed PAX header'));
     } else if (type !== 'g') {
       if (type === '0' || type === '\0' || type === '7') {
         const name = normalise(pax.path ?? longName ?? ustarName(header));
@@ -77,61 +78,14 @@ async function readAt(handle: FileHandle, buffer: Buffer, position: number): Pro
   return total;
 }
 
-function isZeroBlock(block: Buffer): boolean {
-  return block.every((byte) => byte === 0);
-}
-
-function checksumMatches(header: Buffer): boolean {
-  const stored = numeric(header, 148, 8);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : (header[i] ?? 0);
-  return sum === stored;
-}
-
-/** An octal field, or GNU base-256 (high bit of the first byte set) for sizes of 8 GiB and more. */
-function numeric(header: Buffer, offset: number, length: number): number {
-  const field = header.subarray(offset, offset + length);
-  if (((field[0] ?? 0) & 0x80) !== 0) {
-    let value = (field[0] ?? 0) & 0x7f;
-    for (let i = 1; i < field.length; i++) value = value * 256 + (field[i] ?? 0);
-    return value;
-  }
-  const text = field.toString('ascii').replace(/[\0 ]+$/g, '').trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function ustarName(header: Buffer): string {
-  const cstring = (offset: number, length: number): string => {
-    const field = header.subarray(offset, offset + length);
-    const end = field.indexOf(0);
-    return field.subarray(0, end === -1 ? field.length : end).toString('utf8');
-  };
-  const name = cstring(0, 100);
-  const isUstar = header.subarray(257, 262).toString('ascii') === 'ustar';
-  const prefix = isUstar ? cstring(345, 155) : '';
-  return prefix === '' ? name : `${prefix}/${name}`;
-}
-
-/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
-function parsePax(data: Buffer, description: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  let at = 0;
-  while (at < data.length && data[at] !== 0) {
-    const space = data.indexOf(0x20, at);
-    const length = Number(data.subarray(at, space).toString('ascii'));
-    if (space === -1 || !Number.isInteger(length) || length <= 0) throw corrupt(description, at, 'malformed PAX header');
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-    const equals = record.indexOf('=');
-    if (equals > 0) out[record.slice(0, equals)] = record.slice(equals + 1);
-    at += length;
-  }
-  return out;
-}
-
 function normalise(name: string): string {
   return name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 function corrupt(description: string, position: number, what: string): UsageError {
   return new UsageError(`${description}: ${what} at byte ${position}`, { hint: 'export the image again (podman save / skopeo copy … oci-archive:)' });
+}
+
+function fail(error: Error): never {
+  throw error;
 }

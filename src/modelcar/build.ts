@@ -3,7 +3,9 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../context/types.ts';
 import type { BlobSource, ManifestNode } from '../image/types.ts';
 import { type DigestCache } from '../image/digest-cache.ts';
-import { type BaseImage, resolveBaseImage } from '../registry/base-image.ts';
+import { type BaseImage, BaseImageError, resolveBaseImage } from '../registry/base-image.ts';
+import { mergeLayers } from '../registry/image-files.ts';
+import { layerEntries } from '../image/tar-walk.ts';
 import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
 import type { ImageReference } from '../registry/reference.ts';
 import type { RegistryTransport } from '../registry/transport.ts';
@@ -72,6 +74,7 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   for (const platform of input.platforms) {
     bases.push(await resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, input.signal));
   }
+  await checkBase(bases[0], input.baseName, input.signal);
   const layers = await uploadModelLayers(planned, input);
   const created = new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z');
   const modelBlobs: BlobSource[] = layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR, open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]) }));
@@ -106,6 +109,21 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
     model: { files: entries.filter((e) => e.kind === 'file').length, bytes: modelBytes, bytesRead: stats.bytesRead },
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** A base that breaks the modelcar contract is refused before anything is uploaded. */
+async function checkBase(base: BaseImage | undefined, name: string, signal: AbortSignal): Promise<void> {
+  if (base === undefined) return;
+  const layers = [];
+  for (const blob of base.blobs.slice(1)) layers.push(await layerEntries(blob, signal));
+  const files = mergeLayers(layers);
+  if (!files.some((f) => f.path === 'bin/sh' || f.path === 'usr/bin/sh')) {
+    throw new BaseImageError(`base image ${name} has no sh: KServe's modelcar sidecar runs a shell`, { hint: 'use a base with sh, ln and sleep, such as busybox' });
+  }
+  const entrypoint: unknown = typeof base.configJson.config === 'object' && base.configJson.config !== null ? Reflect.get(base.configJson.config, 'Entrypoint') : undefined;
+  if (Array.isArray(entrypoint) && entrypoint.length > 0) {
+    throw new BaseImageError(`base image ${name} has ENTRYPOINT ${JSON.stringify(entrypoint)}: KServe passes its own command, which an ENTRYPOINT would swallow`, { hint: 'use a base without an ENTRYPOINT, such as busybox' });
+  }
 }
 
 function rootNode(children: readonly ManifestNode[]): ManifestNode {

@@ -34,20 +34,20 @@ export class BaseImageError extends PreflightError {
  * Resolve `reference` to the image manifest for `target` (through its index when it has one) and
  * read its config. Only the manifest(s) and the config are fetched; layers stay in the registry.
  */
-export async function resolveBaseImage(transport: RegistryTransport, repository: string, reference: string, target: string, signal?: AbortSignal): Promise<BaseImage> {
-  const name = `${transport.registry}/${repository}:${reference}`;
+export async function resolveBaseImage(transport: RegistryTransport, repository: string, reference: string, target: string, signal?: AbortSignal, role = 'base image'): Promise<BaseImage> {
+  const name = `${transport.registry}/${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
   const top = await getManifest(transport, repository, reference, signal);
-  if (top === undefined) throw new BaseImageError(`base image ${name} does not exist`, { hint: 'check --base, and that the image was pushed' });
+  if (top === undefined) throw new BaseImageError(`${role} ${name} does not exist`, { hint: 'check --base, and that the image was pushed' });
   let manifest = top;
   if (top.mediaType === MEDIA_TYPES.ociIndex || top.mediaType === MEDIA_TYPES.dockerList) {
     const index = parse(indexSchema, top.bytes, name);
     const entry = index.manifests.find((m) => m.platform !== undefined && platformMatches(target, platformString(m.platform)));
     if (entry === undefined) {
       const offered = index.manifests.flatMap((m) => (m.platform === undefined ? [] : [platformString(m.platform)]));
-      throw new BaseImageError(`base image ${name} has no ${target} image (it offers ${offered.join(', ') || 'no platforms'})`, { hint: `choose a base built for ${target}, or drop that platform from --platform` });
+      throw new BaseImageError(`${role} ${name} has no ${target} image (it offers ${offered.join(', ') || 'no platforms'})`, { hint: `choose a base built for ${target}, or drop that platform from --platform` });
     }
     const child = await getManifest(transport, repository, entry.digest, signal);
-    if (child === undefined) throw new BaseImageError(`base image ${name}: its ${target} manifest ${entry.digest} is missing`, { hint: 'the index is broken; push the base again' });
+    if (child === undefined) throw new BaseImageError(`${role} ${name}: its ${target} manifest ${entry.digest} is missing`, { hint: 'the index is broken; push the base again' });
     manifest = child;
   }
   const { config, layers } = parse(manifestSchema, manifest.bytes, name);
@@ -55,7 +55,7 @@ export async function resolveBaseImage(transport: RegistryTransport, repository:
   const parsedConfig = configSchema.parse(configJson);
   const actual = platformString({ os: parsedConfig.os ?? '', architecture: parsedConfig.architecture ?? '', variant: parsedConfig.variant });
   if (!platformMatches(target, actual)) {
-    throw new BaseImageError(`base image ${name} is ${actual}, not ${target}`, { hint: `use a base that offers ${target} (a multi-platform index such as busybox), or build for ${actual}` });
+    throw new BaseImageError(`${role} ${name} is ${actual}, not ${target}`, { hint: `use a base that offers ${target} (a multi-platform index such as busybox), or build for ${actual}` });
   }
   const source = (d: Descriptor): BlobSource => remoteBlob(transport, repository, d, signal);
   return { reference: `${transport.registry}/${repository}@${manifest.digest}`, platform: actual, manifest, config, configJson, layers, blobs: [source(config), ...layers.map(source)] };
@@ -74,7 +74,7 @@ async function readConfig(transport: RegistryTransport, repository: string, conf
 
 function parse<T>(schema: z.ZodType<T>, bytes: Buffer, name: string): T {
   const result = schema.safeParse(JSON.parse(bytes.toString('utf8')));
-  if (!result.success) throw new BaseImageError(`base image ${name}: unexpected manifest (${result.error.issues[0]?.message ?? 'invalid'})`);
+  if (!result.success) throw new BaseImageError(`${name}: unexpected manifest (${result.error.issues[0]?.message ?? 'invalid'})`);
   return result.data;
 }
 

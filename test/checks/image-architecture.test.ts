@@ -15,6 +15,7 @@ function inspector(table: Record<string, readonly string[] | Error>): RegistryIn
       if (entry instanceof Error) return Promise.reject(entry);
       return Promise.resolve({ image, digest: `sha256:${'0'.repeat(64)}`, kind: entry.length > 1 ? 'index' : 'manifest', platforms: entry });
     },
+    files: (image) => Promise.reject(new Error(`not used: ${image}`)),
   };
 }
 

@@ -9,6 +9,7 @@ import { type BusyboxBase, pushBusyboxBase } from '../support/busybox-base.ts';
 import { runCli } from '../support/cli.ts';
 import { inspectRaw } from '../support/push-helpers.ts';
 import { type RegistryHandle, registryCredentialsArgs, skopeo, startRegistry } from '../support/registry.ts';
+import { pushTestImage } from '../support/test-image.ts';
 import { testdir } from '../support/testdir.ts';
 
 const exec = promisify(execFile);
@@ -19,6 +20,7 @@ const reportSchema = z.object({
   layers: z.array(z.object({ description: z.string(), digest: z.string(), outcome: z.string() })),
   bytes: z.object({ uploaded: z.number() }),
   model: z.object({ bytes: z.number(), bytesRead: z.number() }),
+  contract: z.object({ problems: z.array(z.string()) }),
   blobs: z.array(z.object({ digest: z.string(), outcome: z.string() })),
 });
 const report = (stdout: string) => reportSchema.parse(JSON.parse(stdout));
@@ -77,6 +79,7 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     expect(result.code).toBe(0);
     const parsed = report(result.stdout);
     expect(parsed.reference).toBe(`${registry.host}/models/mistral@${parsed.digest}`);
+    expect(parsed.contract.problems).toEqual([]);
     expect(parsed.layers.map((l) => l.description)).toEqual([
       'models/(directories, links and 5 small files)',
       'models/model-00001-of-00002.safetensors',
@@ -157,6 +160,26 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     expect(result.stderr).toMatch(message);
     expect(result.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
     await expect(inspectRaw(registry, `${repository}:v1`)).rejects.toThrow(/manifest unknown|name unknown|not found/i);
+  });
+
+  it('preflight check --only modelcar-contract passes the modelcar and fails the bare base, from tar headers', async () => {
+    const dir = await model();
+    expect((await build(dir, 'models/contract:v1')).code).toBe(0);
+    const ok = await runCli(['check', '--only', 'modelcar-contract', '--image', `${registry.host}/models/contract:v1`]);
+    expect(ok.stdout).toMatch(/meets the modelcar contract/);
+    expect(ok.code).toBe(0);
+    const bare = await runCli(['check', '--only', 'modelcar-contract', '--image', base.reference, '--output', 'json']);
+    expect(bare.code).toBe(3);
+    expect(bare.stdout).toMatch(/has no \/models/);
+  });
+
+  it('refuses a base without sh before uploading anything', async () => {
+    const dir = await model();
+    const noShell = await pushTestImage(registry, 'base/no-shell', '1');
+    const result = await runCli(['modelcar', 'build', '--model-dir', dir, '--image', `${registry.host}/bad/no-sh:v1`, '--base', noShell.reference]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/base image .*base\/no-shell:1 has no sh/);
+    await expect(inspectRaw(registry, 'bad/no-sh:v1')).rejects.toThrow(/manifest unknown|name unknown/i);
   });
 
   it('documents its flags', async () => {

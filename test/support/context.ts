@@ -19,7 +19,10 @@ export function fakeContext(input: FakeContextInput = {}): CheckContext {
     clock: { now: () => new Date('2026-11-23T12:00:00Z') },
     signal: new AbortController().signal,
     log: { debug: () => undefined },
-    registry: { platforms: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)) },
+    registry: {
+      platforms: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
+      files: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
+    },
     ...rest,
     options: { manifests: [], images: [], platform: 'linux/amd64', hasKfpToken: false, ...options },
   };
