@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { GivenValue, GivenValues } from '../config/resolve.ts';
-import { BUILDERS, type ConfigFile, SCOPES } from '../config/schema.ts';
-import { DEFAULTS } from '../config/resolve.ts';
+import type { ConfigFile } from '../config/schema.ts';
+import { BUILDERS, DEFAULTS, SCOPES } from '../config/constants.ts';
 import { parseIdList } from '../runner/select.ts';
 
 export const OUTPUT_FORMATS = ['text', 'json', 'junit'] as const;

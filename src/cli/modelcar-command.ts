@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { parseSize } from '../config/units.ts';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_BASE } from '../commands/modelcar-build.ts';
+import { DEFAULT_BASE } from '../modelcar/defaults.ts';
 import { type PushFlags, parsePushNumbers } from './push-command.ts';
 
 export interface ModelcarFlags extends Omit<PushFlags, 'output'> {

@@ -3,6 +3,7 @@ import type { CheckOptions } from '../context/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { LoadedConfig } from './load.ts';
 import { type ConfigFile, configFileSchema } from './schema.ts';
+import { DEFAULTS } from './constants.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 /** A value given on the command line or through an env var, and where it came from. */
@@ -27,12 +28,7 @@ export interface CheckRunConfig {
   readonly configPath: string | undefined;
 }
 
-export const DEFAULTS = {
-  timeout: '30s',
-  concurrency: 4,
-  platform: 'linux/amd64',
-  scope: 'auto',
-} as const;
+export { DEFAULTS } from './constants.ts';
 
 /**
  * Merge flags and env (already ranked by the CLI: a flag beats its env var) over the config file,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BUILDERS, SCOPES } from './constants.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 const duration = z.string().refine((v) => parseDuration(v) !== undefined, {
@@ -11,8 +12,7 @@ const size = z.union([
 const idList = z.array(z.string().min(1));
 
 /** Values a check run accepts, wherever they come from. */
-export const BUILDERS = ['kaniko', 'buildah', 'podman', 'preflight'] as const;
-export const SCOPES = ['laptop', 'pod', 'auto'] as const;
+export { BUILDERS, SCOPES } from './constants.ts';
 
 /**
  * preflight.yaml. Strict: an unknown key is an error, because a misspelt key silently ignored is

@@ -14,8 +14,9 @@ export interface LayerEntry {
 }
 
 const BLOCK = 512;
-// One Range request fetches a window this big: a small-files layer usually fits in one.
-const WINDOW = 2 ** 20;
+// One Range request fetches a window this big: enough for a small-files layer of a typical model,
+// small enough that a weights layer costs little more than its headers.
+const WINDOW = 256 * 2 ** 10;
 
 /**
  * The headers of a layer, without its file contents. An uncompressed layer is read by offset: a

@@ -1,0 +1,12 @@
+// Option values and defaults the CLI needs to describe its flags. Kept apart from the zod schema so
+// that `--help`, `--version` and commands that never read a config do not pay for loading zod.
+
+export const BUILDERS = ['kaniko', 'buildah', 'podman', 'preflight'] as const;
+export const SCOPES = ['laptop', 'pod', 'auto'] as const;
+
+export const DEFAULTS = {
+  timeout: '30s',
+  concurrency: 4,
+  platform: 'linux/amd64',
+  scope: 'auto',
+} as const;
