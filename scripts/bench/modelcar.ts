@@ -1,7 +1,7 @@
 // npm run bench -- modelcar [--total 2GiB[,…]] [--files 4] [--dir PATH]
-// (a) preflight modelcar build vs (b) skopeo (base → OCI layout) + umoci insert + skopeo copy, into a
-// fresh local docker-registry; then (d) an unchanged re-push with each. buildah is not in this
-// machine's Debian image set, so (c) is left out and says so.
+// (a) preflight modelcar build vs (b) skopeo (base → OCI layout) + umoci insert + skopeo copy and
+// (c) buildah from + copy + commit with the vfs driver (when buildah is installed: apt-get install
+// buildah), into a fresh local docker-registry; then (d) an unchanged re-push with each.
 import { createHash, randomFillSync } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pushBusyboxBase } from '../../test/support/busybox-base.ts';
 import { startRegistry } from '../../test/support/registry.ts';
-import { type Measurement, measure } from './measure.ts';
+import { type Measurement, measure, run } from './measure.ts';
 import { curlBaseline } from './push.ts';
 import { type BenchRow, formatRow, parseSizes } from './table.ts';
 import { z } from 'zod';
@@ -52,6 +52,21 @@ export async function benchModelcar(argv: readonly string[]): Promise<BenchRow[]
             `skopeo --insecure-policy --tmpdir "$TMPDIR" copy --dest-tls-verify=false "oci:$L:${tag}" docker://${registry.host}/bench/umoci:${tag}`,
           ].join('\n'),
         ]);
+      // buildah keeps its storage (a full copy of base and model) under TMPDIR; layers uncompressed like preflight's.
+      const buildah = (tag: string): Promise<Measurement> =>
+        measure('bash', [
+          '-c',
+          [
+            'set -e',
+            'S="--root $TMPDIR/root --runroot $TMPDIR/run --storage-driver vfs"',
+            `C=$(buildah $S from --tls-verify=false docker://${baseImage.reference})`,
+            `buildah $S copy "$C" '${model}' /models >/dev/null`,
+            `buildah $S commit --disable-compression --tls-verify=false "$C" docker://${registry.host}/bench/buildah:${tag} >/dev/null`,
+            'buildah $S rm --all >/dev/null',
+          ].join('\n'),
+        ]);
+      const hasBuildah = await commandExists('buildah');
+      if (!hasBuildah) process.stderr.write('buildah is not installed: (c) skipped (apt-get install buildah)\n');
       const push = async (tool: string, source: string, run: () => Promise<Measurement>): Promise<void> => {
         const row = { total, tool, source, m: await run() };
         rows.push(row);
@@ -67,8 +82,10 @@ export async function benchModelcar(argv: readonly string[]): Promise<BenchRow[]
       });
       await push('preflight modelcar build', 'first push', () => preflight('v1'));
       await push('skopeo + umoci insert + skopeo', 'first push', () => peer('v1'));
+      if (hasBuildah) await push('buildah (vfs) from + copy + commit', 'first push', () => buildah('v1'));
       await push('preflight modelcar build', 'unchanged re-push', () => preflight('v2'));
       await push('skopeo + umoci insert + skopeo', 'unchanged re-push', () => peer('v2'));
+      if (hasBuildah) await push('buildah (vfs) from + copy + commit', 'unchanged re-push', () => buildah('v2'));
       const reports = rows.filter((r) => r.total === total && r.tool.startsWith('preflight')).map((r) => reportSchema.parse(JSON.parse(r.m.stdout)));
       process.stderr.write(`preflight model bytes read (first push, re-push): ${reports.map((r) => `${r.model.bytesRead} of ${r.model.bytes}`).join(', ')}\n`);
     } finally {
@@ -77,6 +94,15 @@ export async function benchModelcar(argv: readonly string[]): Promise<BenchRow[]
     }
   }
   return rows;
+}
+
+async function commandExists(name: string): Promise<boolean> {
+  try {
+    await run('bash', ['-c', `command -v ${name}`]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `files` random (incompressible) weight files plus the small json files a Hugging Face model has. */

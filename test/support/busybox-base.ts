@@ -32,7 +32,7 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
     await exec('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', root, '-cf', tar, 'bin']);
     const diff = memoryBlob(await readFile(tar));
     await exec('gzip', ['-n', tar]);
-    const layer = memoryBlob(await readFile(`${tar}.gz`), { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip' });
+    const layer = memoryBlob(await readFile(`${tar}.gz`), { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
     const config = { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'] };
     const amd64 = manifestOf([layer], [diff.digest], 'linux/amd64', config);
     const arm64 = manifestOf([layer], [diff.digest], 'linux/arm64', config);
