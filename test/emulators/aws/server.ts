@@ -1,0 +1,108 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ecr } from './ecr.ts';
+import { iam, IAM_NAMESPACE } from './iam.ts';
+import { type Answer, AwsError, jsonError, xmlError } from './protocols.ts';
+import { verifySigV4 } from './sigv4.ts';
+import { AwsState, type Identity } from './state.ts';
+import { sts, STS_NAMESPACE } from './sts.ts';
+
+export interface AwsEmulator {
+  /** `http://127.0.0.1:PORT`: the endpoint for every service. */
+  readonly url: string;
+  readonly state: AwsState;
+  /** Env that points the SDK (and a spawned CLI) at the emulator with `identity`'s credentials. */
+  env(identity: Identity, region?: string): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/**
+ * One loopback HTTP server speaking ECR (JSON 1.1), STS and IAM (query/XML) as the real SDK clients
+ * send them: every request must carry a valid SigV4 signature from credentials the emulator issued,
+ * session credentials need their token and expire on the emulator's clock, and faults (throttling,
+ * 5xx) can be injected per operation.
+ */
+export async function startAwsEmulator(): Promise<AwsEmulator> {
+  const state = new AwsState();
+  const server: Server = createServer((req, res) => {
+    void handle(state, req, res);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('no address');
+  const url = `http://127.0.0.1:${address.port}`;
+  return {
+    url,
+    state,
+    env: (identity, region = 'eu-west-1') => ({
+      AWS_ACCESS_KEY_ID: identity.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: identity.secretAccessKey,
+      ...(identity.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: identity.sessionToken }),
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL: url,
+      // No shared config or EC2 metadata from the machine running the tests.
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    }),
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  const body = Buffer.concat(chunks);
+  const target = typeof req.headers['x-amz-target'] === 'string' ? req.headers['x-amz-target'] : undefined;
+  const params = new URLSearchParams(target === undefined ? body.toString('utf8') : '');
+  const operation = target?.split('.').pop() ?? params.get('Action') ?? 'unknown';
+  let answer: Answer;
+  let accessKeyId: string | undefined;
+  let service = 'unknown';
+  try {
+    const verified = verifySigV4({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, (id) => state.identities.get(id)?.secretAccessKey);
+    accessKeyId = verified.ok ? verified.accessKeyId : verified.accessKeyId;
+    if (!verified.ok) throw new AwsError(verified.code === 'InvalidClientTokenId' || verified.code === 'SignatureDoesNotMatch' ? 403 : 400, target === undefined ? verified.code : jsonCode(verified.code), verified.message);
+    service = verified.service;
+    const caller = authenticate(state, verified.accessKeyId, req, target !== undefined);
+    const fault = state.takeFault(operation);
+    if (fault !== undefined) throw new AwsError(fault.status, fault.code, fault.message);
+    if (service === 'sts') answer = sts(state, caller, params);
+    else if (service === 'iam') answer = iam(state, caller, params);
+    else if (service === 'ecr' && target !== undefined) answer = ecr(state, caller, operation, parseJson(body), verified.region);
+    else throw new AwsError(400, 'UnknownService', `the emulator does not serve ${service}`);
+  } catch (error) {
+    if (!(error instanceof AwsError)) throw error;
+    answer = target === undefined ? xmlError(error, service === 'iam' ? IAM_NAMESPACE : STS_NAMESPACE) : jsonError(error);
+  }
+  state.calls.push({ operation, accessKeyId, status: answer.status });
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+  res.end(answer.body);
+}
+
+/** The identity behind a verified key: session credentials need their token and must not have expired. */
+function authenticate(state: AwsState, accessKeyId: string, req: IncomingMessage, json: boolean): Identity {
+  const identity = state.identities.get(accessKeyId);
+  if (identity === undefined) throw new AwsError(403, json ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+  if (identity.sessionToken !== undefined && req.headers['x-amz-security-token'] !== identity.sessionToken) {
+    throw new AwsError(403, json ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+  }
+  if (identity.expiresAt !== undefined && identity.expiresAt.getTime() <= state.now().getTime()) {
+    throw new AwsError(400, json ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired');
+  }
+  return identity;
+}
+
+function jsonCode(code: string): string {
+  return code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : code;
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.fromEntries(Object.entries(parsed)) : {};
+}

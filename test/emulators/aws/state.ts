@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+
+/** Credentials the emulator knows, and who they belong to. */
+export interface Identity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly arn: string;
+  readonly account: string;
+  readonly userId: string;
+  readonly expiresAt?: Date;
+  /** `session`: temporary credentials of an assumed role (an SSO login is one), which caps chaining at 1 h. */
+  readonly kind: 'user' | 'session';
+}
+
+export interface Role {
+  readonly arn: string;
+  readonly maxSessionDurationSeconds: number;
+  /** Who may assume it; everyone when absent. */
+  readonly trusts?: (callerArn: string) => boolean;
+}
+
+export interface Repository {
+  readonly name: string;
+  readonly account: string;
+  readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
+}
+
+export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
+
+/** A failure to hand out instead of an answer, for the next `times` calls of `operation` (`*`: any). */
+export interface InjectedFault {
+  readonly operation: string;
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  times: number;
+}
+
+const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** Random ids in AWS's shapes, generated at run time: no credential is ever a literal in the repo. */
+export function awsId(prefix: string, length = 20): string {
+  const bytes = randomBytes(length - prefix.length);
+  return prefix + [...bytes].map((b) => ALPHANUM[b % ALPHANUM.length]).join('');
+}
+
+export function secret(): string {
+  return randomBytes(30).toString('base64').slice(0, 40);
+}
+
+/** The emulator's mutable world; tests change it between calls. */
+export class AwsState {
+  readonly identities = new Map<string, Identity>();
+  readonly roles = new Map<string, Role>();
+  readonly repositories = new Map<string, Repository>();
+  /** Decisions by IAM action (`ecr:PutImage`); an action not listed is allowed. */
+  readonly decisions = new Map<string, Decision>();
+  readonly faults: InjectedFault[] = [];
+  /** Operations served, in order, with the access key that signed them. */
+  readonly calls: { readonly operation: string; readonly accessKeyId: string | undefined; readonly status: number }[] = [];
+  simulationDenied = false;
+  /** What GetAuthorizationToken hands out as the password (the htpasswd registry's). */
+  ecrPassword = secret();
+  ecrTokenLifetimeSeconds = 12 * 3600;
+  now: () => Date = () => new Date();
+
+  addUser(account: string, name: string): Identity {
+    return this.add({ accessKeyId: awsId('AKIA'), secretAccessKey: secret(), arn: `arn:aws:iam::${account}:user/${name}`, account, userId: awsId('AIDA', 21), kind: 'user' });
+  }
+
+  /** Temporary credentials of an assumed-role session, as `aws sso login` leaves them. */
+  addSession(account: string, roleName: string, sessionName: string, expiresInSeconds: number): Identity {
+    return this.add({
+      accessKeyId: awsId('ASIA'),
+      secretAccessKey: secret(),
+      sessionToken: randomBytes(96).toString('base64'),
+      arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`,
+      account,
+      userId: `${awsId('AROA', 21)}:${sessionName}`,
+      expiresAt: new Date(this.now().getTime() + expiresInSeconds * 1000),
+      kind: 'session',
+    });
+  }
+
+  addRole(account: string, name: string, options: { maxSessionDurationSeconds?: number; trusts?: (callerArn: string) => boolean } = {}): Role {
+    const role = { arn: `arn:aws:iam::${account}:role/${name}`, maxSessionDurationSeconds: options.maxSessionDurationSeconds ?? 12 * 3600, ...(options.trusts === undefined ? {} : { trusts: options.trusts }) };
+    this.roles.set(role.arn, role);
+    return role;
+  }
+
+  addRepository(account: string, name: string, imageTagMutability: Repository['imageTagMutability'] = 'MUTABLE'): Repository {
+    const repository = { name, account, imageTagMutability };
+    this.repositories.set(`${account}/${name}`, repository);
+    return repository;
+  }
+
+  add(identity: Identity): Identity {
+    this.identities.set(identity.accessKeyId, identity);
+    return identity;
+  }
+
+  inject(fault: Omit<InjectedFault, 'times'> & { times?: number }): void {
+    this.faults.push({ ...fault, times: fault.times ?? 1 });
+  }
+
+  /** The next injected fault for `operation`, consuming one of its times. */
+  takeFault(operation: string): InjectedFault | undefined {
+    const fault = this.faults.find((f) => f.times > 0 && (f.operation === operation || f.operation === '*'));
+    if (fault !== undefined) fault.times -= 1;
+    return fault;
+  }
+}
