@@ -6,6 +6,7 @@ import { createTransport } from '../registry/client.ts';
 import type { PushEvent } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
 import type { UploadMode } from '../registry/upload.ts';
+import { ecrRegistryAuth } from '../aws/ecr.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
 import { modelcarContractProblems } from '../modelcar/contract.ts';
 import { registryImageFiles } from '../registry/image-files.ts';
@@ -52,7 +53,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
   const ecr = isEcrHost(destination.registry);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
   const epoch = sourceDateEpoch(input.env);
-  const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}` };
+  const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}`, ecr: ecrRegistryAuth({ env: input.env }) };
   const transport = await createTransport(destination.registry, clientOptions);
   const baseTransport = base.registry === destination.registry ? transport : await createTransport(base.registry, clientOptions);
   try {

@@ -2,6 +2,7 @@ import type { Logger } from '../context/types.ts';
 import { UsageError } from '../errors.ts';
 import { openSource } from '../image/open-source.ts';
 import { createTransport } from '../registry/client.ts';
+import { ecrRegistryAuth } from '../aws/ecr.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
 import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
@@ -52,6 +53,7 @@ export async function push(input: PushCommandInput): Promise<PushCommandResult> 
     caFile: input.caFile,
     log: input.log,
     userAgent: `preflight/${packageVersion()}`,
+    ecr: ecrRegistryAuth({ env: input.env }),
   });
   try {
     const result = await pushImage(image, {

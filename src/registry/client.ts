@@ -33,9 +33,9 @@ const ECR_MARGIN_MS = 5 * 60_000;
 
 function credentialChain(registry: string, options: ClientOptions): (refresh: boolean) => Promise<RegistryCredentials | undefined> {
   let cached: RegistryCredentials | undefined;
-  return async (refresh) => {
-    const fresh = cached?.expiresAt === undefined || cached.expiresAt.getTime() - Date.now() > ECR_MARGIN_MS;
-    if (cached !== undefined && !refresh && fresh) return cached;
+  // Parallel uploads all meet the first 401 together: one lookup (one GetAuthorizationToken) serves them.
+  let inFlight: Promise<RegistryCredentials | undefined> | undefined;
+  const lookup = async (): Promise<RegistryCredentials | undefined> => {
     if (options.ecr?.isEcrHost(registry) === true) {
       const token = await options.ecr.tokens.token(registry);
       cached = { username: token.username, password: token.password, expiresAt: token.expiresAt, source: 'ecr:GetAuthorizationToken' };
@@ -45,6 +45,16 @@ function credentialChain(registry: string, options: ClientOptions): (refresh: bo
     cached = await lookupCredentials(registry, { env: options.env });
     options.log.debug(`${registry}: ${cached === undefined ? 'no credentials found, trying anonymous' : `credentials from ${cached.source}`}`);
     return cached;
+  };
+  let loaded = false;
+  return async (refresh) => {
+    const fresh = cached?.expiresAt === undefined || cached.expiresAt.getTime() - Date.now() > ECR_MARGIN_MS;
+    if (loaded && !refresh && fresh) return cached;
+    inFlight ??= lookup().finally(() => {
+      inFlight = undefined;
+      loaded = true;
+    });
+    return inFlight;
   };
 }
 

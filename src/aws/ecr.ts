@@ -1,0 +1,65 @@
+import type { EcrTokenSource } from '../registry/credentials.ts';
+import { PreflightError } from '../errors.ts';
+import { type AwsCredentials, type AwsSettings, clientConfig, resolveRegion } from './clients.ts';
+import { resolveCredentials } from './credentials.ts';
+import { isEcrHost, parseEcrUri } from './ecr-uri.ts';
+
+/**
+ * ECR registry tokens through `ecr:GetAuthorizationToken`, with the expiry ECR returns (12 hours as
+ * documented, but never assumed). The transport caches a token until its margin.
+ */
+export class SdkEcrTokenSource implements EcrTokenSource {
+  readonly #settings: (registryHost: string) => Promise<AwsSettings>;
+
+  /** `settings(host)`: region and credentials for the registry's account and region. */
+  constructor(settings: (registryHost: string) => Promise<AwsSettings>) {
+    this.#settings = settings;
+  }
+
+  async token(registryHost: string): Promise<{ username: string; password: string; expiresAt: Date }> {
+    const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+    const client = new ECRClient(clientConfig(await this.#settings(registryHost), 'ECR'));
+    try {
+      const out = await client.send(new GetAuthorizationTokenCommand({}));
+      const data = out.authorizationData?.[0];
+      const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (data?.expiresAt === undefined || colon <= 0) throw new PreflightError(`ECR returned no usable authorization token for ${registryHost}`);
+      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data.expiresAt };
+    } finally {
+      client.destroy();
+    }
+  }
+}
+
+export async function describeRepository(settings: AwsSettings, name: string): Promise<{ name: string; imageTagMutability: string; uri: string } | undefined> {
+  const { ECRClient, DescribeRepositoriesCommand, RepositoryNotFoundException } = await import('@aws-sdk/client-ecr');
+  const client = new ECRClient(clientConfig(settings, 'ECR'));
+  try {
+    const out = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
+    const repo = out.repositories?.[0];
+    return repo === undefined ? undefined : { name: repo.repositoryName ?? name, imageTagMutability: repo.imageTagMutability ?? 'MUTABLE', uri: repo.repositoryUri ?? '' };
+  } catch (error) {
+    if (error instanceof RepositoryNotFoundException) return undefined;
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * ECR authentication for the registry client: tokens for ECR hosts, in the host's region, with the
+ * credentials of the SDK chain (resolved once, on the first ECR request: pushes to other registries
+ * never load the SDK).
+ */
+export function ecrRegistryAuth(options: { readonly env: Readonly<Record<string, string | undefined>>; readonly profile?: string | undefined }): { isEcrHost: (host: string) => boolean; tokens: EcrTokenSource } {
+  let credentials: Promise<AwsCredentials> | undefined;
+  return {
+    isEcrHost,
+    tokens: new SdkEcrTokenSource(async (host) => {
+      credentials ??= resolveCredentials(options);
+      const parsed = parseEcrUri(`${host}/x`);
+      return { region: parsed.ok ? parsed.value.region : resolveRegion({ env: options.env }), credentials: await credentials, env: options.env };
+    }),
+  };
+}
