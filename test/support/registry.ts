@@ -244,7 +244,8 @@ async function writeHtpasswd(dir: string, options: RegistryOptions): Promise<{ u
   return { username, password };
 }
 
-async function writeCertificates(dir: string): Promise<{ caFile: string; ca: string }> {
+/** A throwaway CA and a server certificate for 127.0.0.1 in `dir` (server.pem, server.key). */
+export async function writeCertificates(dir: string): Promise<{ caFile: string; ca: string }> {
   const caFile = join(dir, 'ca.pem');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');

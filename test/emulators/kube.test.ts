@@ -1,0 +1,119 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiException, AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubeApiServer, startKubeApiServer } from './kube/server.ts';
+import type { User } from './kube/state.ts';
+
+let kube: KubeApiServer;
+let dir: string;
+let admin: User;
+let reader: User;
+
+beforeAll(async () => {
+  kube = await startKubeApiServer();
+  dir = await mkdtemp(join(tmpdir(), 'kube-emu-'));
+  admin = kube.state.addUser('admin', [{ verbs: ['*'], resources: ['*'] }]);
+  reader = kube.state.addUser('reader', [{ verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['team'] }]);
+});
+
+afterAll(async () => {
+  await kube.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function api(user: User): Promise<KubeConfig> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(await kube.kubeconfig(dir, user, { namespace: 'team' }));
+  return kc;
+}
+
+function secret(name: string, value: string, resourceVersion?: string) {
+  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, ...(resourceVersion === undefined ? {} : { resourceVersion }) }, data: { KEY: Buffer.from(value).toString('base64') } };
+}
+
+async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string; message: string }> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ApiException)) throw new Error(`expected an ApiException, got ${String(error)}`);
+  const body: unknown = typeof error.body === 'string' ? JSON.parse(error.body) : error.body;
+  const status = body !== null && typeof body === 'object' ? Object.fromEntries(Object.entries(body)) : {};
+  return { code: error.code, reason: String(status.reason), message: String(status.message) };
+}
+
+describe('Kubernetes API emulator, through the real @kubernetes/client-node', () => {
+  it('creates, reads and replaces a Secret with increasing resourceVersions', async () => {
+    const core = (await api(admin)).makeApiClient(CoreV1Api);
+    const created = await core.createNamespacedSecret({ namespace: 'team', body: secret('a', 'one') });
+    const rv1 = Number(created.metadata?.resourceVersion);
+    const read = await core.readNamespacedSecret({ name: 'a', namespace: 'team' });
+    expect(Buffer.from(read.data?.KEY ?? '', 'base64').toString()).toBe('one');
+    const replaced = await core.replaceNamespacedSecret({ name: 'a', namespace: 'team', body: secret('a', 'two', read.metadata?.resourceVersion) });
+    expect(Number(replaced.metadata?.resourceVersion)).toBeGreaterThan(rv1);
+    expect(replaced.metadata?.uid).toBe(created.metadata?.uid);
+  });
+
+  it('answers 409 to a stale update and to a create of an existing name, 404 to a missing one', async () => {
+    const core = (await api(admin)).makeApiClient(CoreV1Api);
+    const first = await core.createNamespacedSecret({ namespace: 'team', body: secret('b', 'one') });
+    await core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'two', first.metadata?.resourceVersion) });
+    expect(await failure(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'three', first.metadata?.resourceVersion) }))).toMatchObject({ code: 409, reason: 'Conflict' });
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: secret('b', 'four') }))).toMatchObject({ code: 409, reason: 'AlreadyExists' });
+    expect(await failure(core.readNamespacedSecret({ name: 'nope', namespace: 'team' }))).toMatchObject({ code: 404, reason: 'NotFound' });
+    const stored = await core.readNamespacedSecret({ name: 'b', namespace: 'team' });
+    expect(Buffer.from(stored.data?.KEY ?? '', 'base64').toString()).toBe('two');
+  });
+
+  it('enforces RBAC with a 403 naming the user, verb and namespace; an unknown token is 401', async () => {
+    const core = (await api(reader)).makeApiClient(CoreV1Api);
+    const denied = await failure(core.createNamespacedSecret({ namespace: 'team', body: secret('c', 'x') }));
+    expect(denied).toMatchObject({ code: 403, reason: 'Forbidden' });
+    expect(denied.message).toBe('secrets is forbidden: User "reader" cannot create resource "secrets" in API group "" in the namespace "team"');
+    await expect(core.listNamespacedSecret({ namespace: 'team' })).resolves.toMatchObject({ kind: 'SecretList' });
+    expect(await failure(core.listNamespacedSecret({ namespace: 'other' }))).toMatchObject({ code: 403 });
+    const stranger = { ...reader, token: 'not-a-token', name: 'stranger' };
+    expect((await failure((await api(stranger)).makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'team' }))).code).toBe(401);
+  });
+
+  it('answers SelfSubjectAccessReview from the rules and SelfSubjectReview with the user', async () => {
+    const kc = await api(reader);
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const review = async (verb: string) =>
+      (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource: 'secrets', namespace: 'team' } } } })).status?.allowed;
+    expect(await review('get')).toBe(true);
+    expect(await review('update')).toBe(false);
+    const who = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
+    expect(who.status?.userInfo?.username).toBe('reader');
+  });
+
+  it('rejects a Secret with non-base64 data or an invalid dockerconfigjson with 422', async () => {
+    const core = (await api(admin)).makeApiClient(CoreV1Api);
+    const bad = { ...secret('d', 'x'), data: { KEY: 'not base64!' } };
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: bad }))).toMatchObject({ code: 422, reason: 'Invalid' });
+    const docker = { ...secret('e', 'x'), type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{nope').toString('base64') } };
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: docker }))).toMatchObject({ code: 422 });
+  });
+
+  it('injects faults and forced conflicts', async () => {
+    const core = (await api(admin)).makeApiClient(CoreV1Api);
+    kube.state.faults.push({ method: 'GET', path: /\/secrets\/b$/, status: 500, times: 1 });
+    expect((await failure(core.readNamespacedSecret({ name: 'b', namespace: 'team' }))).code).toBe(500);
+    const current = await core.readNamespacedSecret({ name: 'b', namespace: 'team' });
+    kube.state.forcedConflicts = 1;
+    expect((await failure(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'five', current.metadata?.resourceVersion) }))).code).toBe(409);
+    await expect(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'five', current.metadata?.resourceVersion) })).resolves.toBeDefined();
+  });
+
+  it('serves ServiceAccounts, Namespaces and Nodes', async () => {
+    kube.state.put('ServiceAccount', 'team', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pipeline-runner', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/ecr-push' } } });
+    kube.state.put('Node', undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'kubernetes.io/arch': 'amd64' } } });
+    const core = (await api(admin)).makeApiClient(CoreV1Api);
+    const sa = await core.readNamespacedServiceAccount({ name: 'pipeline-runner', namespace: 'team' });
+    expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/role\/ecr-push$/);
+    const nodes = await core.listNode();
+    expect(nodes.items.map((n) => n.metadata?.labels?.['kubernetes.io/arch'])).toEqual(['amd64']);
+  });
+});
