@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
+import { type MintFlags, mintCommandDefinition } from './cli/mint-command.ts';
 import { type ModelcarFlags, modelcarCommandDefinition } from './cli/modelcar-command.ts';
 import { type PushFlags, pushCommandDefinition } from './cli/push-command.ts';
 import { runModelcarBuild, runPush } from './cli/run-push.ts';
@@ -37,6 +38,12 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     exitCode = await runModelcarBuild(flags, term, signal);
   });
   program.addCommand(modelcar);
+  program.addCommand(
+    mintCommandDefinition().action(async (flags: MintFlags, cmd: Command) => {
+      const { runMintCreds } = await import('./cli/run-mint.ts');
+      exitCode = await runMintCreds(flags, cmd, term, signal);
+    }),
+  );
   for (const sub of [...program.commands, ...modelcar.commands]) sub.exitOverride().configureOutput({ writeOut: (s) => { term.out(s); }, writeErr: (s) => { term.err(s); } });
   try {
     await program.parseAsync(argv, { from: 'node' });

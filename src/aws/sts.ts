@@ -1,4 +1,4 @@
-import { PreflightError } from '../errors.ts';
+import { PreflightError, UsageError } from '../errors.ts';
 import { type AwsCredentials, type AwsSettings, clientConfig } from './clients.ts';
 
 export interface CallerIdentity {
@@ -44,7 +44,7 @@ export async function assumeRole(settings: AwsSettings, caller: CallerIdentity, 
   let capped = false;
   if (isRoleSession(caller.arn) && duration > CHAINED_MAX_SECONDS) {
     if (options.explicit) {
-      throw new PreflightError(`--duration ${duration}s is longer than AWS allows here: ${caller.arn} is a role session, and a role assumed from one ("role chaining") lasts at most 1 hour`, {
+      throw new UsageError(`--duration ${duration}s is longer than AWS allows here: ${caller.arn} is a role session, and a role assumed from one ("role chaining") lasts at most 1 hour`, {
         hint: 'drop --duration (preflight then uses 1h), or mint from long-lived IAM user credentials, or rotate with --watch / the rotation CronJob',
       });
     }
