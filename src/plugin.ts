@@ -105,5 +105,6 @@ export const CHECK_ID_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export { FileSystemError, isFileSystemError } from './context/fs-error.ts';
 export { parseEcrUri, isEcrHost, type EcrUri, type EcrUriParseResult } from './aws/ecr-uri.ts';
+export { principalOf } from './aws/arn.ts';
 export { platformMatches } from './image/platform.ts';
 export { modelcarContractProblems } from './modelcar/contract.ts';

@@ -17,28 +17,44 @@ export class SdkEcrTokenSource implements EcrTokenSource {
   }
 
   async token(registryHost: string): Promise<{ username: string; password: string; expiresAt: Date }> {
-    const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
-    const client = new ECRClient(clientConfig(await this.#settings(registryHost), 'ECR'));
-    try {
-      const out = await client.send(new GetAuthorizationTokenCommand({}));
-      const data = out.authorizationData?.[0];
-      const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (data?.expiresAt === undefined || colon <= 0) throw new PreflightError(`ECR returned no usable authorization token for ${registryHost}`);
-      return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data.expiresAt };
-    } finally {
-      client.destroy();
-    }
+    const { username, password, expiresAt } = await ecrAuthorization(await this.#settings(registryHost), registryHost);
+    return { username, password, expiresAt };
   }
 }
 
-export async function describeRepository(settings: AwsSettings, name: string): Promise<{ name: string; imageTagMutability: string; uri: string } | undefined> {
-  const { ECRClient, DescribeRepositoriesCommand, RepositoryNotFoundException } = await import('@aws-sdk/client-ecr');
+/** `ecr:GetAuthorizationToken`: the registry login, its expiry and the proxy endpoint ECR names for it. */
+export async function ecrAuthorization(settings: AwsSettings, registryHost: string): Promise<{ username: string; password: string; expiresAt: Date; proxyEndpoint: string }> {
+  const { ECRClient, GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
   const client = new ECRClient(clientConfig(settings, 'ECR'));
   try {
-    const out = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
+    const out = await client.send(new GetAuthorizationTokenCommand({}));
+    const data = out.authorizationData?.[0];
+    const decoded = Buffer.from(data?.authorizationToken ?? '', 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (data?.expiresAt === undefined || colon <= 0) throw new PreflightError(`ECR returned no usable authorization token for ${registryHost}`);
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), expiresAt: data.expiresAt, proxyEndpoint: data.proxyEndpoint ?? `https://${registryHost}` };
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function describeRepository(settings: AwsSettings, name: string, options: { readonly registryId?: string; readonly tag?: string | undefined } = {}): Promise<{ name: string; imageTagMutability: string; uri: string; tagExists?: boolean } | undefined> {
+  const { ECRClient, DescribeRepositoriesCommand, DescribeImagesCommand, ImageNotFoundException, RepositoryNotFoundException } = await import('@aws-sdk/client-ecr');
+  const client = new ECRClient(clientConfig(settings, 'ECR'));
+  const registry = options.registryId === undefined ? {} : { registryId: options.registryId };
+  try {
+    const out = await client.send(new DescribeRepositoriesCommand({ repositoryNames: [name], ...registry }));
     const repo = out.repositories?.[0];
-    return repo === undefined ? undefined : { name: repo.repositoryName ?? name, imageTagMutability: repo.imageTagMutability ?? 'MUTABLE', uri: repo.repositoryUri ?? '' };
+    if (repo === undefined) return undefined;
+    const info = { name: repo.repositoryName ?? name, imageTagMutability: repo.imageTagMutability ?? 'MUTABLE', uri: repo.repositoryUri ?? '' };
+    if (options.tag === undefined) return info;
+    try {
+      const images = await client.send(new DescribeImagesCommand({ repositoryName: name, imageIds: [{ imageTag: options.tag }], ...registry }));
+      return { ...info, tagExists: (images.imageDetails ?? []).length > 0 };
+    } catch (error) {
+      if (error instanceof ImageNotFoundException) return { ...info, tagExists: false };
+      throw error;
+    }
   } catch (error) {
     if (error instanceof RepositoryNotFoundException) return undefined;
     throw error;

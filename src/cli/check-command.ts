@@ -39,6 +39,12 @@ export function addCheckOptions(cmd: Command): Command {
     .addOption(option('--base-image <ref>', 'base image of the build (FROM)'))
     .addOption(option('--builder-image <ref>', 'image of the builder step (e.g. the Kaniko executor)'))
     .addOption(option('--platform <os/arch>', 'target platform of the images').default(DEFAULTS.platform))
+    .addOption(option('--service-account <name>', 'ServiceAccount the pipeline pods run as (irsa)').default(DEFAULTS.serviceAccount))
+    .addOption(option('--secret-name <name>', 'the AWS credentials Secret written by mint-creds (credentials-secret)').default(DEFAULTS.secretName))
+    .addOption(option('--min-validity <duration>', 'how long the Secret\'s credentials must stay valid (credentials-secret)').default(DEFAULTS.minValidity))
+    .addOption(option('--context <name>', 'kubeconfig context (default: the current one; in a pod: in-cluster)'))
+    .addOption(option('--gated-model', 'the model is gated on Hugging Face: the hf token Secret is required (hf-token)'))
+    .addOption(option('--hf-secret-name <name>', 'Secret with the Hugging Face token').default(DEFAULTS.hfSecretName))
     .addOption(option('--plugin <file>', 'load checks from a plugin module (repeatable)').argParser(collect))
     .addOption(option('--only <ids>', 'run only these checks (comma-separated ids)'))
     .addOption(option('--skip <ids>', 'do not run these checks (comma-separated ids)'))
@@ -85,6 +91,12 @@ const GIVEN: readonly { key: keyof ConfigFile; from: string; convert?: (v: unkno
   { key: 'concurrency', from: 'concurrency', convert: toInt },
   { key: 'scope', from: 'scope' },
   { key: 'strict', from: 'strict' },
+  { key: 'serviceAccount', from: 'serviceAccount' },
+  { key: 'secretName', from: 'secretName' },
+  { key: 'minValidity', from: 'minValidity' },
+  { key: 'kubeContext', from: 'context' },
+  { key: 'gatedModel', from: 'gatedModel' },
+  { key: 'hfSecretName', from: 'hfSecretName' },
 ];
 
 /**

@@ -9,4 +9,9 @@ export const DEFAULTS = {
   concurrency: 4,
   platform: 'linux/amd64',
   scope: 'auto',
+  serviceAccount: 'pipeline-runner',
+  secretName: 'aws-ecr-credentials',
+  minValidity: '3h',
+  hfSecretName: 'hf-hub-secret',
+  hfSecretKey: 'HF_TOKEN',
 } as const;

@@ -65,6 +65,13 @@ export function resolveCheckConfig(
     ...opt('builderImage', merged.builderImage),
     platform: merged.platform ?? DEFAULTS.platform,
     hasKfpToken: (env.KFP_TOKEN ?? '') !== '',
+    serviceAccount: merged.serviceAccount ?? DEFAULTS.serviceAccount,
+    secretName: merged.secretName ?? DEFAULTS.secretName,
+    minValidityMs: parseDuration(merged.minValidity ?? DEFAULTS.minValidity) ?? 3 * 3600_000,
+    ...opt('kubeContext', merged.kubeContext),
+    gatedModel: merged.gatedModel ?? false,
+    hfSecretName: merged.hfSecretName ?? DEFAULTS.hfSecretName,
+    hfSecretKey: merged.hfSecretKey ?? DEFAULTS.hfSecretKey,
   };
   return {
     options,

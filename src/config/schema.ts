@@ -40,6 +40,13 @@ export const configFileSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(64).optional(),
   scope: z.enum(SCOPES).optional(),
   strict: z.boolean().optional(),
+  serviceAccount: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a ServiceAccount name').optional(),
+  secretName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name').optional(),
+  minValidity: duration.optional(),
+  kubeContext: z.string().min(1).optional(),
+  gatedModel: z.boolean().optional(),
+  hfSecretName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name').optional(),
+  hfSecretKey: z.string().min(1).optional(),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

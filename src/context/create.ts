@@ -1,5 +1,7 @@
 import { createNodeFileSystem } from './node-fs.ts';
 import type { CheckContext, CheckOptions, Logger } from './types.ts';
+import { lazyAwsAccess } from './aws.ts';
+import { lazyKubeAccess } from './kube.ts';
 import { lazyRegistryInspector } from './registry.ts';
 import { currentUser } from './user.ts';
 
@@ -22,5 +24,7 @@ export function createContext(input: ContextInput): CheckContext {
     host: { platform: process.platform, arch: process.arch },
     clock: { now: () => new Date() },
     registry: lazyRegistryInspector({ env: input.env, log: input.log }),
+    aws: lazyAwsAccess({ env: input.env, options: input.options, log: input.log }),
+    kube: lazyKubeAccess({ env: input.env, context: input.options.kubeContext, log: input.log }),
   };
 }

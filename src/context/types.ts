@@ -118,6 +118,19 @@ export interface CheckOptions {
   readonly builderImage?: string;
   /** Whether `KFP_TOKEN` was provided; the token itself is only in `ctx.env`. */
   readonly hasKfpToken: boolean;
+  /** ServiceAccount the pipeline pods run as (`--service-account`, default `pipeline-runner`). */
+  readonly serviceAccount: string;
+  /** Name of the AWS credentials Secret (`--secret-name`, default `aws-ecr-credentials`). */
+  readonly secretName: string;
+  /** How long the Secret's credentials must stay valid, in ms (`--min-validity`, default 3h). */
+  readonly minValidityMs: number;
+  /** kubeconfig context (`--context`); the current one when absent. */
+  readonly kubeContext?: string;
+  /** The model is gated on Hugging Face: the pipeline needs `hfSecretName` (`--gated-model`). */
+  readonly gatedModel: boolean;
+  /** Secret holding the Hugging Face token (default `hf-hub-secret`), and its key (default `HF_TOKEN`). */
+  readonly hfSecretName: string;
+  readonly hfSecretKey: string;
 }
 
 /** What an image offers, read from its manifest or index without pulling a layer. */
@@ -163,6 +176,97 @@ export interface RegistryInspector {
   files(image: string, platform: string, signal: AbortSignal): Promise<ImageFiles>;
 }
 
+/** Who AWS says the caller is. */
+export interface AwsIdentity {
+  readonly arn: string;
+  readonly account: string;
+  readonly userId: string;
+  /** When the credentials expire; absent for long-lived keys (or when the provider does not say). */
+  readonly expiresAt?: Date;
+}
+
+/** Static AWS keys, e.g. read from a Secret, for {@link AwsAccess.identityOf}. */
+export interface AwsKeys {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** One row of `iam:SimulatePrincipalPolicy`. */
+export interface PolicyDecision {
+  readonly action: string;
+  readonly resource: string;
+  readonly decision: 'allowed' | 'implicitDeny' | 'explicitDeny';
+}
+
+/** A side-effect-free ECR call made to learn whether an action is allowed. */
+export interface EcrProbe {
+  readonly action: string;
+  readonly outcome: 'allowed' | 'denied' | 'error';
+  readonly detail?: string;
+}
+
+export interface EcrRepositoryInfo {
+  readonly name: string;
+  readonly uri: string;
+  readonly imageTagMutability: string;
+  /** Whether `tag` (when asked) is already in the repository. */
+  readonly tagExists?: boolean;
+}
+
+/**
+ * AWS for checks. Credentials come from the same chain as the commands (`--aws-profile`, env, SSO,
+ * web identity), the region from `--aws-region`, env or the ECR URI. Nothing is loaded until a check
+ * calls. Failures reject with a PreflightError-like message that already says what to do.
+ */
+export interface AwsAccess {
+  /** `sts:GetCallerIdentity` with the resolved credentials, plus their expiry. */
+  identity(): Promise<AwsIdentity>;
+  /** `sts:GetCallerIdentity` with the given keys. */
+  identityOf(keys: AwsKeys, region?: string): Promise<AwsIdentity>;
+  /** `iam:SimulatePrincipalPolicy`; `{denied}` when the caller may not simulate. */
+  simulate(principalArn: string, actions: readonly string[], resourceArns: readonly string[]): Promise<readonly PolicyDecision[] | { readonly denied: string }>;
+  /** GetAuthorizationToken, BatchCheckLayerAvailability of a zero digest and DescribeRepositories: nothing is written. */
+  probeEcr(repository: { readonly account: string; readonly region: string; readonly name: string }): Promise<readonly EcrProbe[]>;
+  /** `ecr:DescribeRepositories` (and `DescribeImages` for `tag`); undefined when the repository does not exist. */
+  describeRepository(repository: { readonly account: string; readonly region: string; readonly name: string; readonly tag?: string }): Promise<EcrRepositoryInfo | undefined>;
+  /** An ECR token for the registry, then `GET /v2/` on ECR's proxy endpoint with it. */
+  ecrLogin(registryHost: string, region: string): Promise<{ readonly expiresAt: Date; readonly endpoint: string; readonly status: number }>;
+}
+
+/** A Secret for checks; values decoded. Never print a value: report keys, types and dates. */
+export interface KubeSecret {
+  readonly type: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly data: Readonly<Record<string, string>>;
+}
+
+/** Where the Kubernetes calls go. */
+export interface KubeTargetInfo {
+  readonly server: string;
+  readonly context: string | undefined;
+  /** The kubeconfig user name. */
+  readonly user: string;
+  readonly namespace: string | undefined;
+  readonly inCluster: boolean;
+}
+
+/**
+ * The Kubernetes API for checks, through the kubeconfig (`--context`) or in-cluster config. Reads
+ * answer undefined for 404; other failures reject with a message naming the user and namespace.
+ */
+export interface KubeAccess {
+  target(): Promise<KubeTargetInfo>;
+  secret(namespace: string, name: string): Promise<KubeSecret | undefined>;
+  serviceAccount(namespace: string, name: string): Promise<{ readonly annotations: Readonly<Record<string, string>> } | undefined>;
+  nodes(): Promise<readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[]>;
+  canI(verb: string, resource: string, namespace: string): Promise<boolean>;
+  whoAmI(): Promise<string | undefined>;
+  /** SelfSubjectReview made with `token` instead of the kubeconfig's credentials; rejects on 401. */
+  reviewToken(token: string): Promise<string | undefined>;
+}
+
 /** Everything a check may use. Built once per run and shared by all checks. */
 export interface CheckContext {
   /** Environment variables of the run (read-only copy). */
@@ -179,4 +283,8 @@ export interface CheckContext {
   readonly log: Logger;
   /** Registry access; nothing is loaded or contacted until a check calls it. */
   readonly registry: RegistryInspector;
+  /** AWS access; the SDK is loaded on the first call. */
+  readonly aws: AwsAccess;
+  /** Kubernetes access; the kubeconfig is read on the first call. */
+  readonly kube: KubeAccess;
 }

@@ -23,7 +23,21 @@ export function fakeContext(input: FakeContextInput = {}): CheckContext {
       platforms: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
       files: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
     },
+    aws: new Proxy<CheckContext['aws']>(Object.create(null), { get: (_, name) => () => Promise.reject(new Error(`fake context: no AWS (${String(name)})`)) }),
+    kube: new Proxy<CheckContext['kube']>(Object.create(null), { get: (_, name) => () => Promise.reject(new Error(`fake context: no Kubernetes (${String(name)})`)) }),
     ...rest,
-    options: { manifests: [], images: [], platform: 'linux/amd64', hasKfpToken: false, ...options },
+    options: {
+      manifests: [],
+      images: [],
+      platform: 'linux/amd64',
+      hasKfpToken: false,
+      serviceAccount: 'pipeline-runner',
+      secretName: 'aws-ecr-credentials',
+      minValidityMs: 3 * 3600_000,
+      gatedModel: false,
+      hfSecretName: 'hf-hub-secret',
+      hfSecretKey: 'HF_TOKEN',
+      ...options,
+    },
   };
 }

@@ -24,6 +24,8 @@ export interface Repository {
   readonly name: string;
   readonly account: string;
   readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
+  /** Tags already pushed (DescribeImages). */
+  readonly tags: Set<string>;
 }
 
 export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
@@ -63,6 +65,8 @@ export class AwsState {
   /** What GetAuthorizationToken hands out as the password (the htpasswd registry's). */
   ecrPassword = secret();
   ecrTokenLifetimeSeconds = 12 * 3600;
+  /** What GetAuthorizationToken names as the proxyEndpoint (a local registry URL in tests); ECR's host when unset. */
+  ecrProxyEndpoint: string | undefined;
   now: () => Date = () => new Date();
 
   addUser(account: string, name: string): Identity {
@@ -90,7 +94,7 @@ export class AwsState {
   }
 
   addRepository(account: string, name: string, imageTagMutability: Repository['imageTagMutability'] = 'MUTABLE'): Repository {
-    const repository = { name, account, imageTagMutability };
+    const repository = { name, account, imageTagMutability, tags: new Set<string>() };
     this.repositories.set(`${account}/${name}`, repository);
     return repository;
   }
