@@ -23,8 +23,8 @@ export function fakeContext(input: FakeContextInput = {}): CheckContext {
       platforms: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
       files: (image) => Promise.reject(new Error(`fake context: no registry for ${image}`)),
     },
-    aws: new Proxy<CheckContext['aws']>(Object.create(null), { get: (_, name) => () => Promise.reject(new Error(`fake context: no AWS (${String(name)})`)) }),
-    kube: new Proxy<CheckContext['kube']>(Object.create(null), { get: (_, name) => () => Promise.reject(new Error(`fake context: no Kubernetes (${String(name)})`)) }),
+    aws: { identity: none('AWS'), identityOf: none('AWS'), simulate: none('AWS'), probeEcr: none('AWS'), describeRepository: none('AWS'), ecrLogin: none('AWS') },
+    kube: { target: none('Kubernetes'), secret: none('Kubernetes'), serviceAccount: none('Kubernetes'), nodes: none('Kubernetes'), canI: none('Kubernetes'), whoAmI: none('Kubernetes'), reviewToken: none('Kubernetes') },
     ...rest,
     options: {
       manifests: [],
@@ -40,4 +40,9 @@ export function fakeContext(input: FakeContextInput = {}): CheckContext {
       ...options,
     },
   };
+}
+
+/** A method that rejects: a check unit test that reaches for AWS or Kubernetes without a fake fails loudly. */
+function none(what: string): () => Promise<never> {
+  return () => Promise.reject(new Error(`fake context: no ${what}`));
 }
