@@ -13,7 +13,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const code = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, env: process.env }, controller.signal);
+const code = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }, controller.signal);
 // Exit explicitly: a timed-out check (or a plugin) may still hold a socket or timer open, and the
 // run is over. Flush first, since pipes are asynchronous on macOS and the report must not be cut.
 const flush = (stream) => new Promise((resolve) => stream.write('', resolve));

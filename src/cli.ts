@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
+import { type DiagnoseFlags, diagnoseCommandDefinition } from './cli/diagnose-command.ts';
 import { type MintFlags, mintCommandDefinition } from './cli/mint-command.ts';
 import { type ModelcarFlags, modelcarCommandDefinition } from './cli/modelcar-command.ts';
 import { type PushFlags, pushCommandDefinition } from './cli/push-command.ts';
@@ -38,6 +39,12 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     exitCode = await runModelcarBuild(flags, term, signal);
   });
   program.addCommand(modelcar);
+  program.addCommand(
+    diagnoseCommandDefinition().action(async (flags: DiagnoseFlags) => {
+      const { runDiagnose } = await import('./cli/diagnose-command.ts');
+      exitCode = await runDiagnose(flags, term);
+    }),
+  );
   program.addCommand(
     mintCommandDefinition().action(async (flags: MintFlags, cmd: Command) => {
       const { runMintCreds } = await import('./cli/run-mint.ts');

@@ -5,6 +5,8 @@ import { createStyle } from './style.ts';
 export interface Io {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
+  /** Standard input, for commands that read a log (`diagnose`); absent in tests that do not need it. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
