@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
 import { type DiagnoseFlags, diagnoseCommandDefinition } from './cli/diagnose-command.ts';
 import { type MintFlags, mintCommandDefinition } from './cli/mint-command.ts';
+import { type RunFlags, runCommandDefinition } from './cli/run-command.ts';
 import { type ModelcarFlags, modelcarCommandDefinition } from './cli/modelcar-command.ts';
 import { type PushFlags, pushCommandDefinition } from './cli/push-command.ts';
 import { runModelcarBuild, runPush } from './cli/run-push.ts';
@@ -39,6 +40,12 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     exitCode = await runModelcarBuild(flags, term, signal);
   });
   program.addCommand(modelcar);
+  program.addCommand(
+    runCommandDefinition().action(async (flags: RunFlags) => {
+      const { runPipelineStep } = await import('./cli/run-step.ts');
+      exitCode = await runPipelineStep(flags, term, signal);
+    }),
+  );
   program.addCommand(
     diagnoseCommandDefinition().action(async (flags: DiagnoseFlags) => {
       const { runDiagnose } = await import('./cli/diagnose-command.ts');

@@ -18,9 +18,20 @@ export interface ModelcarFlags extends Omit<PushFlags, 'output'> {
 }
 
 export function modelcarCommandDefinition(): Command {
-  const build = new Command('build')
-    .description('build a KServe modelcar (base image + model files under /models) and stream it into the registry: no container engine, no temp disk')
-    .addOption(new Option('--model-dir <dir>', 'the model files, e.g. on the pipeline PVC').env('MODEL_DIR').makeOptionMandatory())
+  const build = addModelcarOptions(
+    new Command('build')
+      .description('build a KServe modelcar (base image + model files under /models) and stream it into the registry: no container engine, no temp disk')
+      .addOption(new Option('--model-dir <dir>', 'the model files, e.g. on the pipeline PVC').env('MODEL_DIR').makeOptionMandatory()),
+  )
+    .addOption(new Option('--digest-file <path>', 'write the pushed repo@sha256:… to this file (a pipeline output)'))
+    .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nEnvironment: SOURCE_DATE_EPOCH sets every mtime and the created time (default 0), so the\nsame directory always gives the same digest. Exit codes: 0 pushed, 1 registry or I/O failure,\n2 bad input (nothing pushed).');
+  return new Command('modelcar').description('KServe modelcar images').addCommand(build);
+}
+
+/** The image and upload flags `modelcar build` and `run` share (not --model-dir, whose rules differ). */
+export function addModelcarOptions(command: Command): Command {
+  return command
     .addOption(new Option('--image <ref>', 'where to push, with a tag, e.g. $ECR_URI:mistral-24b').makeOptionMandatory())
     .addOption(new Option('--base <ref>', 'base image with sh, ln and sleep; pin it with @sha256:… in production').default(DEFAULT_BASE))
     .addOption(new Option('--platform <list>', 'comma-separated os/arch; several give an image index sharing the model layers').default('linux/amd64'))
@@ -33,11 +44,7 @@ export function modelcarCommandDefinition(): Command {
     .addOption(new Option('--chunk-size <size>', 'part size in chunked mode (ECR: 5MiB to 10MiB)').default('8MiB'))
     .addOption(new Option('--concurrency <n>', 'layers uploaded at once').default('4'))
     .addOption(new Option('--insecure-registry <host>', 'allow plain HTTP to this registry (loopback always allowed); repeatable').argParser(collect).default([]))
-    .addOption(new Option('--ca-file <path>', 'extra CA certificates (PEM) to trust'))
-    .addOption(new Option('--digest-file <path>', 'write the pushed repo@sha256:… to this file (a pipeline output)'))
-    .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nEnvironment: SOURCE_DATE_EPOCH sets every mtime and the created time (default 0), so the\nsame directory always gives the same digest. Exit codes: 0 pushed, 1 registry or I/O failure,\n2 bad input (nothing pushed).');
-  return new Command('modelcar').description('KServe modelcar images').addCommand(build);
+    .addOption(new Option('--ca-file <path>', 'extra CA certificates (PEM) to trust'));
 }
 
 /** Validate and convert the flags commander hands over as strings. */

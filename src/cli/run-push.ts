@@ -1,3 +1,4 @@
+import type { ModelcarBuildResult } from '../commands/modelcar-build.ts';
 import type { PushEvent } from '../registry/push.ts';
 import type { Terminal } from '../output/terminal.ts';
 import { type ModelcarFlags, parseModelcarFlags } from './modelcar-command.ts';
@@ -8,7 +9,7 @@ interface Pushed {
   readonly reference: string;
 }
 
-async function withProgress<T extends Pushed>(term: Terminal, output: 'text' | 'json', digestFile: string | undefined, work: (onEvent: (event: PushEvent) => void) => Promise<T>): Promise<number> {
+export async function withProgress<T extends Pushed>(term: Terminal, output: 'text' | 'json', digestFile: string | undefined, work: (onEvent: (event: PushEvent) => void) => Promise<T>): Promise<T> {
   const [{ createPushProgress }, { writeAtomic }] = await Promise.all([import('../output/push-progress.ts'), import('../output/files.ts')]);
   // Progress never shares stdout with the result: `$(preflight push …)` captures just the reference.
   const progress = await createPushProgress(term, term.interactive && output === 'text' ? 'stdout' : 'stderr');
@@ -22,23 +23,31 @@ async function withProgress<T extends Pushed>(term: Terminal, output: 'text' | '
   }
   if (digestFile !== undefined) await writeAtomic(digestFile, `${result.reference}\n`);
   term.out(output === 'json' ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : `${result.reference}\n`);
-  return 0;
+  return result;
 }
 
 export async function runPush(source: string, destination: string, flags: PushFlags, term: Terminal, signal: AbortSignal): Promise<number> {
   const numbers = parsePushNumbers(flags);
   const { push } = await import('../commands/push.ts');
-  return withProgress(term, flags.output, flags.digestFile, (onEvent) =>
+  await withProgress(term, flags.output, flags.digestFile, (onEvent) =>
     push({ source, destination, uploadMode: flags.uploadMode, ...numbers, insecureRegistries: flags.insecureRegistry, caFile: flags.caFile, env: term.io.env, log: term, signal, onEvent }),
   );
+  return 0;
 }
 
 export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+  const result = await buildAndPushModelcar(flags, term, signal);
+  // Pushed, but not a working modelcar: say so and fail like a failed check (exit 3).
+  for (const problem of result.contract.problems) term.err(`modelcar-contract: ${problem}\n`);
+  return result.contract.problems.length > 0 ? 3 : 0;
+}
+
+/** The build with progress, the result printed and the digest file written; shared by `modelcar build` and `run`. */
+export async function buildAndPushModelcar(flags: ModelcarFlags, term: Terminal, signal: AbortSignal): Promise<ModelcarBuildResult> {
   const parsed = parseModelcarFlags(flags);
   const { modelcarBuild } = await import('../commands/modelcar-build.ts');
-  let problems: readonly string[] = [];
-  const code = await withProgress(term, flags.output, flags.digestFile, async (onEvent) => {
-    const result = await modelcarBuild({
+  return withProgress(term, flags.output, flags.digestFile, (onEvent) =>
+    modelcarBuild({
       modelDir: flags.modelDir,
       image: flags.image,
       base: flags.base,
@@ -57,11 +66,6 @@ export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, sig
       log: term,
       signal,
       onEvent,
-    });
-    problems = result.contract.problems;
-    return result;
-  });
-  // Pushed, but not a working modelcar: say so and fail like a failed check (exit 3).
-  for (const problem of problems) term.err(`modelcar-contract: ${problem}\n`);
-  return problems.length > 0 ? 3 : code;
+    }),
+  );
 }

@@ -1,0 +1,55 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Terminal } from '../output/terminal.ts';
+import { runGivenValues, type RunFlags } from './run-command.ts';
+import { parsePushNumbers } from './push-command.ts';
+import { buildAndPushModelcar, withProgress } from './run-push.ts';
+
+/**
+ * The pipeline step. Checks run first and print to stderr; a failure (or a warning under --strict)
+ * stops the step before anything is pushed. Then the build or push, then every output file, each
+ * written atomically so the next step never reads half a digest.
+ */
+export async function runPipelineStep(flags: RunFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+  const given = runGivenValues(flags);
+  const [{ prepareCheckRun, executeCheckRun }, { renderText }, { writeAtomic }] = await Promise.all([import('../commands/check.ts'), import('../output/text.ts'), import('../output/files.ts')]);
+  const input = { given, configPath: flags.config, env: term.io.env, log: term };
+  const prepared = await prepareCheckRun(input);
+  const { report } = await executeCheckRun(prepared, { ...input, signal });
+  term.err(renderText(report, term.errStyle));
+  const write = async (path: string | undefined, text: string) => {
+    if (path === undefined) return;
+    await mkdir(dirname(path), { recursive: true });
+    await writeAtomic(path, text);
+  };
+  if (report.exitCode !== 0) {
+    await write(flags.reportFile, `${JSON.stringify({ schemaVersion: 1, outcome: 'checks-failed', checks: report }, null, 2)}\n`);
+    term.err(`preflight run: ${report.exitCode === 4 ? 'warnings under --strict' : 'a check failed'}: nothing was pushed\n`);
+    if (flags.output === 'json') term.out(`${JSON.stringify({ schemaVersion: 1, outcome: 'checks-failed', checks: report }, null, 2)}\n`);
+    return report.exitCode;
+  }
+  // The push prints its reference (text) itself; JSON output is the whole report, printed below.
+  const pushTerm: Terminal = flags.output === 'json' ? { ...term, out: () => undefined } : term;
+  let pushed: { reference: string; contract?: { problems: readonly string[] } };
+  if (flags.source !== undefined) {
+    const source = flags.source;
+    const numbers = parsePushNumbers({ ...flags, output: 'text' });
+    const { push } = await import('../commands/push.ts');
+    pushed = await withProgress(pushTerm, 'text', undefined, (onEvent) =>
+      push({ source, destination: flags.image, uploadMode: flags.uploadMode, ...numbers, insecureRegistries: flags.insecureRegistry, caFile: flags.caFile, env: term.io.env, log: term, signal, onEvent }),
+    );
+  } else {
+    pushed = await buildAndPushModelcar({ ...flags, modelDir: flags.modelDir ?? '', output: 'text' }, pushTerm, signal);
+  }
+  const digest = pushed.reference.slice(pushed.reference.lastIndexOf('@') + 1);
+  const problems = pushed.contract?.problems ?? [];
+  const outcome = problems.length > 0 ? 'pushed-contract-broken' : 'pushed';
+  const full = { schemaVersion: 1, outcome, reference: pushed.reference, digest, checks: report, push: pushed };
+  await write(flags.imageUriFile, pushed.reference);
+  await write(flags.imageUrlFile, flags.image);
+  await write(flags.imageDigestFile, digest);
+  await write(flags.reportFile, `${JSON.stringify(full, null, 2)}\n`);
+  if (flags.output === 'json') term.out(`${JSON.stringify(full, null, 2)}\n`);
+  for (const problem of problems) term.err(`modelcar-contract: ${problem}\n`);
+  return problems.length > 0 ? 3 : 0;
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BusyboxBase, pushBusyboxBase } from '../support/busybox-base.ts';
+import { runCli } from '../support/cli.ts';
+import { inspectRaw } from '../support/push-helpers.ts';
+import { type RegistryHandle, startRegistry } from '../support/registry.ts';
+
+let registry: RegistryHandle;
+let base: BusyboxBase;
+let work: string;
+let modelDir: string;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  base = await pushBusyboxBase(registry);
+  work = await mkdtemp(join(tmpdir(), 'preflight-run-e2e-'));
+  modelDir = await mkdtemp(join(work, 'model-'));
+  await writeFile(join(modelDir, 'config.json'), '{"architectures": ["MistralForCausalLM"]}');
+  await writeFile(join(modelDir, 'model.safetensors'), Buffer.alloc(200_000, 7));
+});
+
+afterAll(async () => {
+  await Promise.all([registry.stop(), rm(work, { recursive: true, force: true })]);
+});
+
+/** The checks that apply to a local registry from this machine; the pod-only identity checks are covered elsewhere. */
+const ONLY = 'scratch-space,image-architecture,ecr-uri';
+
+describe('preflight run (the pipeline step)', () => {
+  it('runs the checks, builds and pushes the modelcar, and writes the KFP and Tekton outputs', async () => {
+    const out = join(work, 'outputs', 'nested');
+    const result = await runCli([
+      'run', '--model-dir', modelDir, '--image', `${registry.host}/team/model:v1`, '--base', base.reference, '--no-cache', '--only', ONLY,
+      '--image-uri-file', join(out, 'image_uri'), '--image-url-file', join(out, 'IMAGE_URL'), '--image-digest-file', join(out, 'IMAGE_DIGEST'), '--report-file', join(out, 'report.json'),
+    ], { env: { HOME: work } });
+    expect(result.stderr).toContain('PASS  image-architecture');
+    expect(result.code).toBe(0);
+    const uri = await readFile(join(out, 'image_uri'), 'utf8');
+    expect(uri).toMatch(new RegExp(`^${registry.host}/team/model@sha256:[0-9a-f]{64}$`));
+    expect(result.stdout).toBe(`${uri}\n`);
+    const digest = await readFile(join(out, 'IMAGE_DIGEST'), 'utf8');
+    expect(uri.endsWith(`@${digest}`)).toBe(true);
+    expect(await readFile(join(out, 'IMAGE_URL'), 'utf8')).toBe(`${registry.host}/team/model:v1`);
+    const manifest = await inspectRaw(registry, 'team/model:v1');
+    expect(`sha256:${createHash('sha256').update(manifest).digest('hex')}`).toBe(digest);
+    const report: unknown = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    expect(report).toMatchObject({ outcome: 'pushed', digest, checks: { exitCode: 0 }, push: { contract: { problems: [] } } });
+  });
+
+  it('a failing check stops the step with exit 3 before anything is pushed, and the report says why', async () => {
+    const reportFile = join(work, 'failed', 'report.json');
+    const result = await runCli(['run', '--model-dir', modelDir, '--image', `${registry.host}/team/blocked:v1`, '--base', base.reference, '--platform', 'linux/s390x', '--only', ONLY, '--report-file', reportFile, '--image-uri-file', join(work, 'failed', 'image_uri')]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('FAIL  image-architecture');
+    expect(result.stderr).toContain('nothing was pushed');
+    expect(result.stdout).toBe('');
+    expect(JSON.parse(await readFile(reportFile, 'utf8'))).toMatchObject({ outcome: 'checks-failed', checks: { exitCode: 3 } });
+    await expect(readFile(join(work, 'failed', 'image_uri'))).rejects.toThrow(/ENOENT/);
+    await expect(inspectRaw(registry, 'team/blocked:v1')).rejects.toThrow(/manifest unknown/);
+  });
+
+  it('needs exactly one of --model-dir and --source', async () => {
+    const none = await runCli(['run', '--image', `${registry.host}/team/x:v1`]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('nothing to push: pass --model-dir DIR (build a modelcar) or --source ARCHIVE');
+    const both = await runCli(['run', '--image', `${registry.host}/team/x:v1`, '--model-dir', modelDir, '--source', 'oci:/nope']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--model-dir and --source exclude each other');
+  });
+});
