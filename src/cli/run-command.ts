@@ -9,6 +9,7 @@ import { addModelcarOptions, type ModelcarFlags } from './modelcar-command.ts';
 export interface RunFlags extends Omit<ModelcarFlags, 'modelDir' | 'digestFile'> {
   readonly modelDir?: string;
   readonly source?: string;
+  readonly tag?: string;
   readonly imageUriFile?: string;
   readonly imageUrlFile?: string;
   readonly imageDigestFile?: string;
@@ -37,7 +38,8 @@ export function runCommandDefinition(): Command {
     new Command('run')
       .description('the KFP / Tekton step: run the pod checks, stop on a failure (exit 3), else build and push the modelcar (or push --source), and write the pipeline outputs')
       .addOption(new Option('--model-dir <dir>', 'the model files on the PVC (build a modelcar)').env('MODEL_DIR'))
-      .addOption(new Option('--source <archive>', 'push this image instead of building one: oci-archive:PATH, oci:DIR or docker-archive:PATH')),
+      .addOption(new Option('--source <archive>', 'push this image instead of building one: oci-archive:PATH, oci:DIR or docker-archive:PATH'))
+      .addOption(new Option('--tag <tag>', 'tag to append to --image when it has none (pipelines pass the repository and the tag apart)')),
   )
     .addOption(new Option('--image-uri-file <path>', 'write the pushed repo@sha256:… here (a KFP outputPath)'))
     .addOption(new Option('--image-url-file <path>', 'write the image reference as given, with its tag (Tekton result IMAGE_URL)'))
@@ -63,6 +65,15 @@ The check report and the upload progress go to stderr; stdout gets the pushed re
 Exit codes: 0 pushed, 3 a check failed (nothing pushed) or the pushed image breaks the modelcar
 contract, 4 warnings under --strict (nothing pushed), 2 bad input, 1 registry or I/O failure.`,
     );
+}
+
+/** `--image REPO --tag T` → `REPO:T`; a tag in both places is ambiguous. */
+export function imageWithTag(image: string, tag: string | undefined): string {
+  if (tag === undefined || tag === '') return image;
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  if (lastSegment.includes(':') || lastSegment.includes('@')) throw new UsageError(`--image ${image} already has a tag or digest, and --tag ${tag} gives another`, { hint: 'pass the repository without a tag in --image, or drop --tag' });
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/.test(tag)) throw new UsageError(`--tag "${tag}" is not a valid tag`, { hint: 'letters, digits, _ . and -, at most 128, not starting with . or -' });
+  return `${image}:${tag}`;
 }
 
 /** Check values from the run's flags: the model, the base and the pipeline's own settings. */

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Terminal } from '../output/terminal.ts';
-import { runGivenValues, type RunFlags } from './run-command.ts';
+import { imageWithTag, runGivenValues, type RunFlags } from './run-command.ts';
 import { parsePushNumbers } from './push-command.ts';
 import { buildAndPushModelcar, withProgress } from './run-push.ts';
 
@@ -10,7 +10,8 @@ import { buildAndPushModelcar, withProgress } from './run-push.ts';
  * stops the step before anything is pushed. Then the build or push, then every output file, each
  * written atomically so the next step never reads half a digest.
  */
-export async function runPipelineStep(flags: RunFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+export async function runPipelineStep(flagsAsGiven: RunFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+  const flags: RunFlags = { ...flagsAsGiven, image: imageWithTag(flagsAsGiven.image, flagsAsGiven.tag) };
   const given = runGivenValues(flags);
   const [{ prepareCheckRun, executeCheckRun }, { renderText }, { writeAtomic }] = await Promise.all([import('../commands/check.ts'), import('../output/text.ts'), import('../output/files.ts')]);
   const input = { given, configPath: flags.config, env: term.io.env, log: term };

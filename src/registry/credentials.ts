@@ -52,7 +52,8 @@ export interface CredentialLookupOptions {
  */
 export async function lookupCredentials(host: string, options: CredentialLookupOptions): Promise<RegistryCredentials | undefined> {
   const { env } = options;
-  const dockerDir = env.DOCKER_CONFIG ?? join(env.HOME ?? homedir(), '.docker');
+  // An empty DOCKER_CONFIG (a Tekton optional workspace left unbound) means unset, not the cwd.
+  const dockerDir = env.DOCKER_CONFIG === undefined || env.DOCKER_CONFIG === '' ? join(env.HOME ?? homedir(), '.docker') : env.DOCKER_CONFIG;
   const files = [
     { path: join(dockerDir, 'config.json'), label: `${env.DOCKER_CONFIG === undefined ? '~/.docker' : 'DOCKER_CONFIG'}/config.json` },
     ...(env.REGISTRY_AUTH_FILE === undefined ? [] : [{ path: env.REGISTRY_AUTH_FILE, label: 'REGISTRY_AUTH_FILE' }]),

@@ -62,6 +62,16 @@ describe('preflight run (the pipeline step)', () => {
     await expect(inspectRaw(registry, 'team/blocked:v1')).rejects.toThrow(/manifest unknown/);
   });
 
+  it('--tag completes a repository given without one (the KFP component passes them apart); a tag in both is refused', async () => {
+    const result = await runCli(['run', '--model-dir', modelDir, '--image', `${registry.host}/team/split`, '--tag', 'v2', '--base', base.reference, '--no-cache', '--only', ONLY], { env: { HOME: work, DOCKER_CONFIG: '' } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^${registry.host}/team/split@sha256:`));
+    await expect(inspectRaw(registry, 'team/split:v2')).resolves.toContain('layers');
+    const both = await runCli(['run', '--model-dir', modelDir, '--image', `${registry.host}/team/split:v1`, '--tag', 'v2']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('already has a tag or digest, and --tag v2 gives another');
+  });
+
   it('needs exactly one of --model-dir and --source', async () => {
     const none = await runCli(['run', '--image', `${registry.host}/team/x:v1`]);
     expect(none.code).toBe(2);
