@@ -1,4 +1,4 @@
-import { type CheckContext, type EcrUri, parseEcrUri } from '../src/plugin.ts';
+import { type CheckContext, type EcrUri, type FailResult, fail, parseEcrUri } from '../src/plugin.ts';
 import { nonEmpty } from './paths.ts';
 
 export const NO_ECR = 'no ECR repository given: set ECR_URI or pass --ecr-uri (see check ecr-uri)';
@@ -32,3 +32,21 @@ export function loginCommand(ctx: CheckContext): string {
 
 /** The remediation when there is no namespace to look in. */
 export const NO_NAMESPACE = 'no namespace given: set DS_PROJECT or pass --namespace';
+
+/** `appliesTo` of the checks that need an ECR repository. */
+export function appliesToEcr(ctx: CheckContext): true | string {
+  const target = ecrTarget(ctx);
+  return typeof target === 'string' ? target : true;
+}
+
+/**
+ * A failed read of the cluster or AWS as a check failure, with the engine's hint as remediation.
+ * An abort is re-thrown: the runner reports it, not the check.
+ */
+export function cannotRead(ctx: CheckContext, error: unknown, what: string, fallback: string): FailResult {
+  if (ctx.signal.aborted) throw error;
+  const { message, hint } = describeError(error);
+  return fail(`${what}: ${message}`, { remediation: hint ?? fallback });
+}
+
+export const LOGIN_AGAIN = 'Log in to the cluster (oc login) and try again.';

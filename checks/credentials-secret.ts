@@ -1,5 +1,5 @@
 import { type CheckContext, type CheckResult, type KubeSecret, defineCheck, fail, pass, skip } from '../src/plugin.ts';
-import { describeError, NO_NAMESPACE, relative } from './aws-common.ts';
+import { cannotRead, describeError, LOGIN_AGAIN, NO_NAMESPACE, relative } from './aws-common.ts';
 import { IRSA_ANNOTATION, mintCommand, namespaceOf } from './kube-common.ts';
 
 const EXPIRES_AT = 'preflight.dev/expires-at';
@@ -20,9 +20,7 @@ export default defineCheck({
     try {
       secret = await ctx.kube.secret(namespace, name);
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const { message, hint } = describeError(error);
-      return fail(`cannot read Secret ${namespace}/${name}: ${message}`, { remediation: hint ?? 'Log in to the cluster (oc login) and try again.' });
+      return cannotRead(ctx, error, `cannot read Secret ${namespace}/${name}`, LOGIN_AGAIN);
     }
     if (secret === undefined) {
       const sa = await ctx.kube.serviceAccount(namespace, ctx.options.serviceAccount).catch(() => undefined);

@@ -1,15 +1,12 @@
 import { defineCheck, fail, pass, skip, warn } from '../src/plugin.ts';
-import { describeError, ecrTarget, relative } from './aws-common.ts';
+import { appliesToEcr, cannotRead, ecrTarget, relative } from './aws-common.ts';
 
 export default defineCheck({
   id: 'ecr-login',
   title: 'An ECR token logs in to the registry',
   scope: 'any',
   inspects: 'ecr:GetAuthorizationToken, then GET /v2/ on the registry with that token; the token\'s expiry',
-  appliesTo: (ctx) => {
-    const target = ecrTarget(ctx);
-    return typeof target === 'string' ? target : true;
-  },
+  appliesTo: appliesToEcr,
   async run(ctx) {
     const target = ecrTarget(ctx);
     if (typeof target === 'string') return skip(target);
@@ -17,9 +14,7 @@ export default defineCheck({
     try {
       login = await ctx.aws.ecrLogin(target.host, target.region);
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const { message, hint } = describeError(error);
-      return fail(`no ECR login: ${message}`, { remediation: hint ?? `Allow ecr:GetAuthorizationToken on * for the identity (see check ecr-permissions).` });
+      return cannotRead(ctx, error, 'no ECR login', 'Allow ecr:GetAuthorizationToken on * for the identity (see check ecr-permissions).');
     }
     const now = ctx.clock.now();
     const details = [`token expires ${login.expiresAt.toISOString()} (${relative(login.expiresAt, now)})`, `registry ${login.endpoint}`];

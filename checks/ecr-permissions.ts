@@ -1,5 +1,5 @@
 import { type CheckContext, type CheckResult, type EcrProbe, type EcrUri, defineCheck, fail, pass, principalOf, skip, warn } from '../src/plugin.ts';
-import { describeError, ecrTarget } from './aws-common.ts';
+import { appliesToEcr, describeError, ecrTarget } from './aws-common.ts';
 
 /** What a docker/Kaniko/preflight push calls on the repository. */
 const PUSH_ACTIONS = ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:PutImage', 'ecr:BatchGetImage'];
@@ -11,10 +11,7 @@ export default defineCheck({
   title: 'The IAM identity may push to the ECR repository',
   scope: 'any',
   inspects: 'iam:SimulatePrincipalPolicy for the caller\'s role or user over the ECR push actions; side-effect-free ECR probes when simulation is denied',
-  appliesTo: (ctx) => {
-    const target = ecrTarget(ctx);
-    return typeof target === 'string' ? target : true;
-  },
+  appliesTo: appliesToEcr,
   async run(ctx) {
     const target = ecrTarget(ctx);
     if (typeof target === 'string') return skip(target);

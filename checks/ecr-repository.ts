@@ -1,15 +1,12 @@
 import { defineCheck, fail, pass, skip, warn } from '../src/plugin.ts';
-import { describeError, ecrTarget } from './aws-common.ts';
+import { appliesToEcr, cannotRead, ecrTarget } from './aws-common.ts';
 
 export default defineCheck({
   id: 'ecr-repository',
   title: 'The ECR repository exists and accepts the tag',
   scope: 'any',
   inspects: 'ecr:DescribeRepositories (and DescribeImages for the tag): existence and imageTagMutability',
-  appliesTo: (ctx) => {
-    const target = ecrTarget(ctx);
-    return typeof target === 'string' ? target : true;
-  },
+  appliesTo: appliesToEcr,
   async run(ctx) {
     const target = ecrTarget(ctx);
     if (typeof target === 'string') return skip(target);
@@ -17,9 +14,7 @@ export default defineCheck({
     try {
       info = await ctx.aws.describeRepository({ account: target.account, region: target.region, name: target.repository, ...(target.tag === undefined ? {} : { tag: target.tag }) });
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const { message, hint } = describeError(error);
-      return fail(`cannot describe the repository: ${message}`, { remediation: hint ?? 'Allow ecr:DescribeRepositories and ecr:DescribeImages on the repository, or fix the aws-credentials check first.' });
+      return cannotRead(ctx, error, 'cannot describe the repository', 'Allow ecr:DescribeRepositories and ecr:DescribeImages on the repository, or fix the aws-credentials check first.');
     }
     const create = `aws ecr create-repository --repository-name ${target.repository} --region ${target.region} --image-tag-mutability MUTABLE`;
     if (info === undefined) {

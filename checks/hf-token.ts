@@ -1,5 +1,5 @@
 import { defineCheck, fail, pass, skip } from '../src/plugin.ts';
-import { describeError, NO_NAMESPACE } from './aws-common.ts';
+import { cannotRead, LOGIN_AGAIN, NO_NAMESPACE } from './aws-common.ts';
 import { namespaceOf } from './kube-common.ts';
 
 export default defineCheck({
@@ -17,9 +17,7 @@ export default defineCheck({
     try {
       secret = await ctx.kube.secret(namespace, name);
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const { message, hint } = describeError(error);
-      return fail(`cannot read Secret ${namespace}/${name}: ${message}`, { remediation: hint ?? 'Log in to the cluster (oc login) and try again.' });
+      return cannotRead(ctx, error, `cannot read Secret ${namespace}/${name}`, LOGIN_AGAIN);
     }
     if (secret === undefined) return fail(`Secret ${namespace}/${name} does not exist: downloading the gated model fails with 401`, { remediation: `Create it from your token (never on the command line):\n${create}` });
     if ((secret.data[key] ?? '').trim() === '') return fail(`Secret ${namespace}/${name} has no ${key} key (keys: ${Object.keys(secret.data).join(', ') || 'none'})`, { remediation: `Recreate it with the key the pipeline reads:\noc delete secret ${name} -n ${namespace}\n${create}` });

@@ -1,5 +1,5 @@
 import { type CheckContext, type CheckResult, defineCheck, fail, pass, skip, warn } from '../src/plugin.ts';
-import { describeError, ecrTarget, NO_NAMESPACE } from './aws-common.ts';
+import { cannotRead, ecrTarget, LOGIN_AGAIN, NO_NAMESPACE } from './aws-common.ts';
 import { IRSA_ANNOTATION, mintCommand, namespaceOf, ROLE_ARN } from './kube-common.ts';
 
 export default defineCheck({
@@ -43,9 +43,7 @@ async function fromCluster(ctx: CheckContext): Promise<CheckResult> {
   try {
     sa = await ctx.kube.serviceAccount(namespace, name);
   } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    const { message, hint } = describeError(error);
-    return fail(`cannot read ServiceAccount ${namespace}/${name}: ${message}`, { remediation: hint ?? 'Log in to the cluster (oc login) and try again.' });
+    return cannotRead(ctx, error, `cannot read ServiceAccount ${namespace}/${name}`, LOGIN_AGAIN);
   }
   const role = sa?.annotations[IRSA_ANNOTATION];
   if (role === undefined) {

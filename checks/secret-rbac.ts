@@ -1,5 +1,5 @@
 import { defineCheck, fail, pass, skip } from '../src/plugin.ts';
-import { describeError, NO_NAMESPACE } from './aws-common.ts';
+import { cannotRead, LOGIN_AGAIN, NO_NAMESPACE } from './aws-common.ts';
 import { namespaceOf } from './kube-common.ts';
 
 const VERBS = ['get', 'create', 'update'] as const;
@@ -19,9 +19,7 @@ export default defineCheck({
       allowed = await Promise.all(VERBS.map((verb) => ctx.kube.canI(verb, 'secrets', namespace)));
       who = (await ctx.kube.whoAmI()) ?? (await ctx.kube.target()).user;
     } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      const { message, hint } = describeError(error);
-      return fail(`cannot ask the cluster: ${message}`, { remediation: hint ?? 'Log in to the cluster (oc login) and try again.' });
+      return cannotRead(ctx, error, 'cannot ask the cluster', LOGIN_AGAIN);
     }
     const missing = VERBS.filter((_, i) => allowed[i] !== true);
     if (missing.length === 0) return pass(`${who} may get, create and update secrets in ${namespace}`);
