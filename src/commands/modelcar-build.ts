@@ -56,6 +56,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
   const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}`, ecr: ecrRegistryAuth({ env: input.env }) };
   const transport = await createTransport(destination.registry, clientOptions);
   const baseTransport = base.registry === destination.registry ? transport : await createTransport(base.registry, clientOptions);
+  const cache = openDigestCache(input.useCache ? (input.cacheDir ?? defaultCacheDir(input.env)) : undefined, input.log);
   try {
     const result = await buildModelcar({
       modelDir: input.modelDir,
@@ -69,7 +70,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       epoch,
       transport,
       baseTransport,
-      cache: openDigestCache(input.useCache ? (input.cacheDir ?? defaultCacheDir(input.env)) : undefined, input.log),
+      cache,
       mode,
       chunkSize: input.chunkSize,
       concurrency: input.concurrency,
@@ -79,7 +80,13 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
     });
     const reference = formatReference({ registry: destination.registry, repository: destination.repository, digest: result.digest });
     const platform = input.platforms[0] ?? 'linux/amd64';
-    const files = await registryImageFiles(reference, platform, { env: input.env, log: input.log, signal: input.signal, insecureRegistries: input.insecureRegistries, caFile: input.caFile });
+    // The same digest is the same image: a contract it met once it meets again (re-pushes skip the read).
+    const contractKey = `modelcar-contract-ok:v1:${result.digest}:${platform}`;
+    let problems: readonly string[] = [];
+    if (!(await cache.verified(contractKey))) {
+      problems = modelcarContractProblems(await registryImageFiles(reference, platform, { env: input.env, log: input.log, signal: input.signal, insecureRegistries: input.insecureRegistries, caFile: input.caFile }));
+      if (problems.length === 0) await cache.markVerified(contractKey);
+    } else input.log.debug(`${reference}: met the modelcar contract before (digest cache)`);
     const uploadedLayers = result.layers.filter((l) => l.outcome === 'uploaded');
     const sum = (outcome: string): number => result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
     const uploadedInPush = result.blobs.filter((b) => b.outcome === 'uploaded' && !uploadedLayers.some((l) => l.digest === b.digest));
@@ -87,7 +94,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       ...result,
       image: formatReference({ ...destination, tag: destination.tag ?? 'latest' }),
       reference,
-      contract: { platform, problems: modelcarContractProblems(files) },
+      contract: { platform, problems },
       bytes: {
         uploaded: uploadedLayers.reduce((n, l) => n + l.size, 0) + uploadedInPush.reduce((n, b) => n + b.size, 0),
         // Layers uploaded in the first pass are HEADed again by the push: not skipped in any useful sense.

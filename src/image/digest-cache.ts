@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -23,13 +23,37 @@ export type CachedDigest = z.infer<typeof entrySchema>;
 export interface DigestCache {
   get(key: string): Promise<CachedDigest | undefined>;
   set(key: string, value: CachedDigest): Promise<void>;
+  /**
+   * Facts about content-addressed things that cannot change (an image digest met the modelcar
+   * contract): a re-push of the same image does not read its layers again to learn it.
+   */
+  verified(key: string): Promise<boolean>;
+  markVerified(key: string): Promise<void>;
 }
 
 export function openDigestCache(dir: string | undefined, log: { debug(message: string): void }): DigestCache {
-  if (dir === undefined) return { get: () => Promise.resolve(undefined), set: () => Promise.resolve() };
+  if (dir === undefined) return { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), verified: () => Promise.resolve(false), markVerified: () => Promise.resolve() };
   const root = join(dir, 'layer-digests');
   const file = (key: string): string => join(root, `${createHash('sha256').update(key).digest('hex')}.json`);
+  const facts = join(dir, 'verified');
+  const fact = (key: string): string => join(facts, createHash('sha256').update(key).digest('hex'));
   return {
+    async verified(key) {
+      try {
+        await access(fact(key));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async markVerified(key) {
+      try {
+        await mkdir(facts, { recursive: true, mode: 0o700 });
+        await writeFile(fact(key), '', { mode: 0o600 });
+      } catch (error) {
+        log.debug(`digest cache: cannot record ${key}: ${String(error)}`);
+      }
+    },
     async get(key) {
       let text: string;
       try {

@@ -74,7 +74,11 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   for (const platform of input.platforms) {
     bases.push(await resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, input.signal));
   }
-  await checkBase(bases[0], input.baseName, input.signal);
+  const baseKey = `modelcar-base-ok:v1:${bases[0]?.manifest.digest ?? ''}`;
+  if (!(await input.cache.verified(baseKey))) {
+    await checkBase(bases[0], input.baseName, input.signal);
+    await input.cache.markVerified(baseKey);
+  }
   const layers = await uploadModelLayers(planned, input);
   const created = new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z');
   const modelBlobs: BlobSource[] = layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR, open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]) }));

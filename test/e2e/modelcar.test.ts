@@ -102,8 +102,10 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
   it('gives the same digest for the same directory, hashing nothing the second time (cache), and a changed file changes only its layer', async () => {
     const dir = await model();
     const first = report((await build(dir, 'models/same:v1', ['--output', 'json'])).stdout);
-    const again = await build(dir, 'models/same:v2', ['--output', 'json']);
+    const again = await build(dir, 'models/same:v2', ['--output', 'json', '--debug']);
     expect(again.code).toBe(0);
+    // The same digest met the contract on the first push: the re-push does not read the layers again.
+    expect(again.stderr).toContain('met the modelcar contract before (digest cache)');
     const second = report(again.stdout);
     expect(second.digest).toBe(first.digest);
     expect(second.layers.map((l) => l.outcome)).toEqual(['cached', 'cached', 'cached']);

@@ -19,6 +19,17 @@ describe('digest cache', () => {
     expect(await cache.get('layer:v1:a.bin:100:1700000001:42')).toBeUndefined();
   });
 
+  it('remembers verified facts by key, and none without a cache dir', async () => {
+    const cache = openDigestCache(await testdir(), testLog());
+    expect(await cache.verified('modelcar-contract-ok:v1:sha256:aa:linux/amd64')).toBe(false);
+    await cache.markVerified('modelcar-contract-ok:v1:sha256:aa:linux/amd64');
+    expect(await cache.verified('modelcar-contract-ok:v1:sha256:aa:linux/amd64')).toBe(true);
+    expect(await cache.verified('modelcar-contract-ok:v1:sha256:aa:linux/arm64')).toBe(false);
+    const none = openDigestCache(undefined, testLog());
+    await none.markVerified('x');
+    expect(await none.verified('x')).toBe(false);
+  });
+
   it('keeps its files private to the user', async () => {
     const dir = await testdir();
     await openDigestCache(dir, testLog()).set('k', { digest, size: 1 });
