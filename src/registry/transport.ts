@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Logger } from '../context/types.ts';
 import { parseChallenge } from './challenge.ts';
 import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
@@ -8,6 +8,7 @@ import type { RegistryCredentials } from './credentials.ts';
 import { RegistryError, isExpiredTokenAnswer, parseErrorBody } from './errors.ts';
 import { isLoopbackHost } from './reference.ts';
 import { TokenCache } from './token-cache.ts';
+import { loadAgent } from './undici-agent.ts';
 
 export interface TransportOptions {
   /** `host[:port]` of the registry API. */
@@ -79,7 +80,8 @@ export class RegistryTransport {
     this.registry = options.registry;
     this.plainHttpAllowed = options.insecure === true || isLoopbackHost(options.registry);
     this.schemeSettled = !this.plainHttpAllowed;
-    this.agent = new Agent({
+    const AgentClass = loadAgent();
+    this.agent = new AgentClass({
       connect: options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca] },
       keepAliveTimeout: 30_000,
       // Per-request timeouts below; these are the defaults for token requests.
