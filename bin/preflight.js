@@ -4,7 +4,7 @@ import module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-// Reuse V8's compiled code across runs (Node >= 22.1): loading undici, zod and the registry client
+// Reuse V8's compiled code across runs (Node >= 22.1): loading undici and the registry client
 // is a third of a no-op re-push. It lives beside the digest cache, not in TMPDIR, which preflight
 // keeps free (a failure to write it is silent and costs nothing but the speed-up).
 const cacheHome = process.env.XDG_CACHE_HOME || join(process.env.HOME || homedir(), '.cache');

@@ -13,9 +13,9 @@ import { startRegistry } from '../../test/support/registry.ts';
 import { type Measurement, measure, run } from './measure.ts';
 import { curlBaseline } from './push.ts';
 import { type BenchRow, formatRow, parseSizes } from './table.ts';
-import { z } from 'zod';
+import * as v from 'valibot';
 
-const reportSchema = z.object({ model: z.object({ bytes: z.number(), bytesRead: z.number() }) });
+const reportSchema = v.object({ model: v.object({ bytes: v.number(), bytesRead: v.number() }) });
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'preflight.js');
@@ -86,7 +86,7 @@ export async function benchModelcar(argv: readonly string[]): Promise<BenchRow[]
       await push('preflight modelcar build', 'unchanged re-push', () => preflight('v2'));
       await push('skopeo + umoci insert + skopeo', 'unchanged re-push', () => peer('v2'));
       if (hasBuildah) await push('buildah (vfs) from + copy + commit', 'unchanged re-push', () => buildah('v2'));
-      const reports = rows.filter((r) => r.total === total && r.tool.startsWith('preflight')).map((r) => reportSchema.parse(JSON.parse(r.m.stdout)));
+      const reports = rows.filter((r) => r.total === total && r.tool.startsWith('preflight')).map((r) => v.parse(reportSchema, JSON.parse(r.m.stdout)));
       process.stderr.write(`preflight model bytes read (first push, re-push): ${reports.map((r) => `${r.model.bytesRead} of ${r.model.bytes}`).join(', ')}\n`);
     } finally {
       await registry.stop();

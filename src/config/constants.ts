@@ -1,5 +1,5 @@
-// Option values and defaults the CLI needs to describe its flags. Kept apart from the zod schema so
-// that `--help`, `--version` and commands that never read a config do not pay for loading zod.
+// Option values and defaults the CLI needs to describe its flags. Kept apart from the valibot schema so
+// that `--help`, `--version` and commands that never read a config do not load it.
 
 export const BUILDERS = ['kaniko', 'buildah', 'podman', 'preflight'] as const;
 export const SCOPES = ['laptop', 'pod', 'auto'] as const;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { ConfigError } from '../errors.ts';
 import { type ConfigFile, configFileSchema } from './schema.ts';
 
@@ -36,26 +36,27 @@ export async function loadConfigFile(path: string, explicit: boolean): Promise<L
     });
   }
   const raw: unknown = doc.toJS() ?? {};
-  const parsed = configFileSchema.safeParse(raw);
-  if (!parsed.success) throw configIssue(path, parsed.error);
-  return { path: absolute, dir: dirname(absolute), values: parsed.data };
+  const parsed = v.safeParse(configFileSchema, raw);
+  if (!parsed.success) throw configIssue(path, parsed.issues);
+  return { path: absolute, dir: dirname(absolute), values: parsed.output };
 }
 
-function configIssue(path: string, error: z.ZodError): ConfigError {
-  const [issue] = error.issues;
+function configIssue(path: string, issues: readonly v.BaseIssue<unknown>[]): ConfigError {
+  const [issue] = issues;
   if (issue === undefined) return new ConfigError(`${path}: invalid config`);
-  if (issue.code === 'unrecognized_keys') {
-    const key = [...issue.path, ...issue.keys].join('.');
-    return new ConfigError(`${path}: unknown key "${key}"`, {
-      hint: `remove it or fix its spelling; known keys: ${Object.keys(configFileSchema.shape).join(', ')}`,
+  const dotPath = v.getDotPath(issue);
+  // A strict object reports a key it does not know as a value that should not exist.
+  if (issue.type === 'strict_object' && issue.expected === 'never' && dotPath !== null) {
+    return new ConfigError(`${path}: unknown key "${dotPath}"`, {
+      hint: `remove it or fix its spelling; known keys: ${Object.keys(configFileSchema.entries).join(', ')}`,
     });
   }
-  if (issue.path.length === 0) {
+  if (dotPath === null) {
     return new ConfigError(`${path}: the file must hold a mapping of keys to values`, {
       hint: 'write it as key: value lines, e.g. "builder: kaniko"',
     });
   }
-  const key = issue.path.map(String).join('.');
+  const key = dotPath;
   return new ConfigError(`${path}: key "${key}": ${issue.message}`, {
     hint: `fix the value of "${key}" in ${path}`,
   });

@@ -2,7 +2,8 @@ import { isAbsolute, resolve } from 'node:path';
 import type { CheckOptions } from '../context/types.ts';
 import { ConfigError } from '../errors.ts';
 import type { LoadedConfig } from './load.ts';
-import { type ConfigFile, configFileSchema } from './schema.ts';
+import * as v from 'valibot';
+import { type ConfigFile, type ConfigKey, configFileSchema } from './schema.ts';
 import { DEFAULTS } from './constants.ts';
 import { parseDuration, parseSize } from './units.ts';
 
@@ -88,21 +89,31 @@ export function resolveCheckConfig(
 
 function validateGiven(given: GivenValues): ConfigFile {
   const out: Record<string, unknown> = {};
-  for (const key of configFileSchema.keyof().options) {
+  for (const key of configKeys()) {
     const entry = given[key];
     if (entry === undefined) continue;
-    const parsed = configFileSchema.shape[key].safeParse(entry.value);
+    const parsed = v.safeParse(configFileSchema.entries[key], entry.value);
     if (!parsed.success) {
-      const message = parsed.error.issues[0]?.message ?? 'invalid value';
+      const message = parsed.issues[0].message;
       throw new ConfigError(`${entry.origin}: ${message} (got ${JSON.stringify(entry.value)})`, {
         hint: `fix the value of ${entry.origin}`,
       });
     }
-    out[key] = parsed.data;
+    out[key] = parsed.output;
   }
-  const result = configFileSchema.safeParse(out);
-  if (!result.success) throw new ConfigError(`invalid options: ${result.error.issues[0]?.message ?? 'unknown'}`);
-  return result.data;
+  const result = v.safeParse(configFileSchema, out);
+  if (!result.success) throw new ConfigError(`invalid options: ${result.issues[0].message}`);
+  return result.output;
+}
+
+function configKeys(): ConfigKey[] {
+  const keys: ConfigKey[] = [];
+  for (const key of Object.keys(configFileSchema.entries)) if (isConfigKey(key)) keys.push(key);
+  return keys;
+}
+
+function isConfigKey(key: string): key is ConfigKey {
+  return Object.hasOwn(configFileSchema.entries, key);
 }
 
 function toBytes(value: number | string): number {

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { digestSchema, sizeSchema } from './schemas.ts';
 
 /** Where the digest cache lives: `--cache-dir`, else `$XDG_CACHE_HOME/preflight`, else `~/.cache/preflight`. */
 export function defaultCacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
@@ -12,8 +13,8 @@ export function defaultCacheDir(env: Readonly<Record<string, string | undefined>
   return home === undefined || home === '' || home === '/' ? undefined : join(home, '.cache', 'preflight');
 }
 
-const entrySchema = z.object({ digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
-export type CachedDigest = z.infer<typeof entrySchema>;
+const entrySchema = v.object({ digest: digestSchema, size: sizeSchema });
+export type CachedDigest = v.InferOutput<typeof entrySchema>;
 
 /**
  * Layer digests keyed by what the layer was made of (file list with sizes, mtimes, inodes and the tar
@@ -62,8 +63,8 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
         if (!isMissing(error)) log.debug(`digest cache: cannot read ${file(key)}: ${String(error)}`);
         return undefined;
       }
-      const parsed = entrySchema.safeParse(safeJson(text));
-      return parsed.success ? parsed.data : undefined;
+      const parsed = v.safeParse(entrySchema, safeJson(text));
+      return parsed.success ? parsed.output : undefined;
     },
     async set(key, value) {
       const target = file(key);

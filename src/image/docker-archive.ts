@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { UsageError } from '../errors.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
 import { parseJson, platformString, readLayout } from './layout.ts';
+import { digestSchema } from './schemas.ts';
 import type { ArchiveStore } from './stores.ts';
 import type { BlobSource, ManifestNode } from './types.ts';
 
-const manifestJson = z.array(z.object({ Config: z.string(), RepoTags: z.array(z.string()).nullable().optional(), Layers: z.array(z.string()) }));
-const configJson = z.looseObject({
-  os: z.string().optional(),
-  architecture: z.string().optional(),
-  variant: z.string().optional(),
-  rootfs: z.object({ diff_ids: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/)) }),
+const manifestJson = v.array(v.object({ Config: v.string(), RepoTags: v.nullish(v.array(v.string())), Layers: v.array(v.string()) }));
+const configJson = v.looseObject({
+  os: v.optional(v.string()),
+  architecture: v.optional(v.string()),
+  variant: v.optional(v.string()),
+  rootfs: v.object({ diff_ids: v.array(digestSchema) }),
 });
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

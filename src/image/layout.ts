@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as v from 'valibot';
+import { type Descriptor, configPlatformSchema, firstIssue, indexSchema, manifestSchema } from './schemas.ts';
 import { UsageError } from '../errors.ts';
 import type { BlobSource, ManifestNode } from './types.ts';
 
@@ -24,18 +25,6 @@ const SMALL_LIMIT = 4 * 2 ** 20;
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const REF_ANNOTATION = 'org.opencontainers.image.ref.name';
 
-const platformSchema = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
-export const descriptorSchema = z.object({
-  mediaType: z.string(),
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>'),
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  platform: platformSchema.optional(),
-});
-type Descriptor = z.infer<typeof descriptorSchema>;
-const indexSchema = z.object({ mediaType: z.string().optional(), manifests: z.array(descriptorSchema) });
-const manifestSchema = z.object({ mediaType: z.string().optional(), config: descriptorSchema, layers: z.array(descriptorSchema) });
-const configSchema = z.looseObject({ os: z.string().optional(), architecture: z.string().optional(), variant: z.string().optional() });
 
 /** Pick the image `ref` names in the layout's index.json (the only one when no ref is given) and read its tree. */
 export async function readLayout(store: BlobStore, ref: string | undefined): Promise<ManifestNode> {
@@ -88,9 +77,9 @@ async function storedBlob(store: BlobStore, descriptor: Descriptor): Promise<Blo
 }
 
 async function configPlatform(store: BlobStore, descriptor: Descriptor): Promise<string | undefined> {
-  const config = configSchema.safeParse(JSON.parse((await readVerified(store, descriptor)).toString('utf8')));
-  if (!config.success || config.data.os === undefined || config.data.architecture === undefined) return undefined;
-  return platformString({ os: config.data.os, architecture: config.data.architecture, variant: config.data.variant });
+  const config = v.safeParse(configPlatformSchema, JSON.parse((await readVerified(store, descriptor)).toString('utf8')));
+  if (!config.success || config.output.os === undefined || config.output.architecture === undefined) return undefined;
+  return platformString({ os: config.output.os, architecture: config.output.architecture, variant: config.output.variant });
 }
 
 /** Read a small blob whole and check it against its descriptor. */
@@ -108,19 +97,16 @@ export async function readVerified(store: BlobStore, descriptor: Descriptor): Pr
   return bytes;
 }
 
-export function parseJson<T>(schema: z.ZodType<T>, bytes: Buffer, what: string): T {
+export function parseJson<T>(schema: v.GenericSchema<unknown, T>, bytes: Buffer, what: string): T {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
     throw new UsageError(`${what} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new UsageError(`${what}: ${issue === undefined ? 'unexpected content' : `${issue.path.join('.')}: ${issue.message}`}`);
-  }
-  return result.data;
+  const result = v.safeParse(schema, value);
+  if (!result.success) throw new UsageError(`${what}: ${firstIssue(result.issues)}`);
+  return result.output;
 }
 
 export function platformString(p: { os: string; architecture: string; variant?: string | undefined }): string {

@@ -1,16 +1,12 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { PreflightError } from '../errors.ts';
 import { platformMatches } from '../image/platform.ts';
+import { configPlatformSchema, firstIssue, indexSchema, jsonObjectSchema, manifestSchema } from '../image/schemas.ts';
 import type { BlobSource } from '../image/types.ts';
 import { MEDIA_TYPES, getManifest, sha256, type FetchedManifest } from './manifest.ts';
 import { type Descriptor, remoteBlob } from './remote-blob.ts';
 import type { RegistryTransport } from './transport.ts';
 
-const descriptor = z.object({ mediaType: z.string(), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/), size: z.number().int().nonnegative() });
-const platform = z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
-const indexSchema = z.object({ manifests: z.array(descriptor.extend({ platform: platform.optional() })) });
-const manifestSchema = z.object({ config: descriptor, layers: z.array(descriptor) });
-const configSchema = z.looseObject({ os: z.string().optional(), architecture: z.string().optional(), variant: z.string().optional() });
 
 /** One platform's image of a base, ready to be built upon: its blobs stream from the registry. */
 export interface BaseImage {
@@ -52,7 +48,9 @@ export async function resolveBaseImage(transport: RegistryTransport, repository:
   }
   const { config, layers } = parse(manifestSchema, manifest.bytes, name);
   const configJson = await readConfig(transport, repository, config, signal);
-  const parsedConfig = configSchema.parse(configJson);
+  const checked = v.safeParse(configPlatformSchema, configJson);
+  if (!checked.success) throw new BaseImageError(`${name}: unexpected image config (${firstIssue(checked.issues)})`, { hint: 'the base image is broken; choose another --base' });
+  const parsedConfig = checked.output;
   const actual = platformString({ os: parsedConfig.os ?? '', architecture: parsedConfig.architecture ?? '', variant: parsedConfig.variant });
   if (!platformMatches(target, actual)) {
     throw new BaseImageError(`${role} ${name} is ${actual}, not ${target}`, { hint: `use a base that offers ${target} (a multi-platform index such as busybox), or build for ${actual}` });
@@ -69,13 +67,15 @@ async function readConfig(transport: RegistryTransport, repository: string, conf
   }
   const bytes = Buffer.concat(chunks);
   if (sha256(bytes) !== config.digest) throw new BaseImageError(`base image config ${config.digest} hashes to ${sha256(bytes)}`, { hint: 'the registry served a corrupt config; try again' });
-  return z.record(z.string(), z.unknown()).parse(JSON.parse(bytes.toString('utf8')));
+  const parsed = v.safeParse(jsonObjectSchema, JSON.parse(bytes.toString('utf8')));
+  if (!parsed.success) throw new BaseImageError(`base image config ${config.digest} is not a JSON object`, { hint: 'the base image is broken; choose another --base' });
+  return parsed.output;
 }
 
-function parse<T>(schema: z.ZodType<T>, bytes: Buffer, name: string): T {
-  const result = schema.safeParse(JSON.parse(bytes.toString('utf8')));
-  if (!result.success) throw new BaseImageError(`${name}: unexpected manifest (${result.error.issues[0]?.message ?? 'invalid'})`);
-  return result.data;
+function parse<T>(schema: v.GenericSchema<unknown, T>, bytes: Buffer, name: string): T {
+  const result = v.safeParse(schema, JSON.parse(bytes.toString('utf8')));
+  if (!result.success) throw new BaseImageError(`${name}: unexpected manifest (${firstIssue(result.issues)})`);
+  return result.output;
 }
 
 function platformString(p: { os: string; architecture: string; variant?: string | undefined }): string {

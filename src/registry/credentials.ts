@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { PreflightError } from '../errors.ts';
 
 /** Username/password (or identity token) for one registry. Never logged. */
@@ -26,18 +26,20 @@ export class CredentialError extends PreflightError {
   override readonly exitCode = 2;
 }
 
-const authEntry = z.object({
-  auth: z.string().optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  identitytoken: z.string().optional(),
+const authEntry = v.object({
+  auth: v.optional(v.string()),
+  username: v.optional(v.string()),
+  password: v.optional(v.string()),
+  identitytoken: v.optional(v.string()),
 });
-const configFile = z.object({
-  auths: z.record(z.string(), authEntry).optional(),
-  credHelpers: z.record(z.string(), z.string()).optional(),
-  credsStore: z.string().optional(),
+type AuthEntry = v.InferOutput<typeof authEntry>;
+const configFile = v.object({
+  auths: v.optional(v.record(v.string(), authEntry)),
+  credHelpers: v.optional(v.record(v.string(), v.string())),
+  credsStore: v.optional(v.string()),
 });
-type ConfigFile = z.infer<typeof configFile>;
+type ConfigFile = v.InferOutput<typeof configFile>;
+const helperAnswer = v.object({ Username: v.string(), Secret: v.string() });
 
 export interface CredentialLookupOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -78,15 +80,31 @@ async function fromConfig(config: ConfigFile, host: string, label: string, optio
   if (helper === undefined) return undefined;
   const run = options.runHelper ?? runCredentialHelper;
   const output = await run(helper, host);
-  const parsed = z.object({ Username: z.string(), Secret: z.string() }).safeParse(JSON.parse(output));
+  const parsed = v.safeParse(helperAnswer, jsonOrUndefined(output));
   if (!parsed.success) throw new CredentialError(`docker-credential-${helper} returned an unexpected answer for ${host}`, { hint: `run: echo ${host} | docker-credential-${helper} get` });
   // Helpers return the username "<token>" for identity tokens (the docker convention).
-  if (parsed.data.Username === '<token>') return { username: '', password: '', identityToken: parsed.data.Secret, source: `docker-credential-${helper}` };
-  return { username: parsed.data.Username, password: parsed.data.Secret, source: `docker-credential-${helper}` };
+  if (parsed.output.Username === '<token>') return { username: '', password: '', identityToken: parsed.output.Secret, source: `docker-credential-${helper}` };
+  return { username: parsed.output.Username, password: parsed.output.Secret, source: `docker-credential-${helper}` };
+}
+
+/** Where and what was expected, never what was found: the value may be a credential. */
+function shapeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const [issue] = issues;
+  if (issue === undefined) return 'unknown';
+  return `${v.getDotPath(issue) ?? 'the top level'} must be ${issue.expected ?? 'something else'}`;
+}
+
+/** JSON.parse's message quotes the text, which here holds a secret: a parse failure says nothing. */
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Keys in `auths` may be `host`, `https://host`, `https://host/v1/` (Docker Hub) etc. */
-function findAuth(auths: Record<string, z.infer<typeof authEntry>>, host: string): z.infer<typeof authEntry> | undefined {
+function findAuth(auths: Record<string, AuthEntry>, host: string): AuthEntry | undefined {
   const wanted = host === 'docker.io' ? ['docker.io', 'index.docker.io', 'registry-1.docker.io'] : [host];
   for (const [key, value] of Object.entries(auths)) {
     const normalised = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
@@ -95,7 +113,7 @@ function findAuth(auths: Record<string, z.infer<typeof authEntry>>, host: string
   return undefined;
 }
 
-function decodeEntry(entry: z.infer<typeof authEntry>, host: string, label: string): RegistryCredentials | undefined {
+function decodeEntry(entry: AuthEntry, host: string, label: string): RegistryCredentials | undefined {
   if (entry.identitytoken !== undefined && entry.identitytoken !== '') return { username: '', password: '', identityToken: entry.identitytoken, source: label };
   if (entry.auth !== undefined && entry.auth !== '') {
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');
@@ -119,11 +137,13 @@ async function readConfig(path: string, label: string): Promise<ConfigFile | und
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CredentialError(`${label} (${path}) is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { hint: 'fix or remove the file' });
+    // Only the position: V8's message may quote the text around it, which holds credentials.
+    const at = error instanceof Error ? /at position \d+(?: \(line \d+ column \d+\))?/.exec(error.message)?.[0] : undefined;
+    throw new CredentialError(`${label} (${path}) is not valid JSON${at === undefined ? '' : ` (${at})`}`, { hint: 'fix or remove the file' });
   }
-  const parsed = configFile.safeParse(json);
-  if (!parsed.success) throw new CredentialError(`${label} (${path}) has an unexpected shape at ${parsed.error.issues[0]?.path.join('.') ?? '?'}`, { hint: 'fix or remove the file' });
-  return parsed.data;
+  const parsed = v.safeParse(configFile, json);
+  if (!parsed.success) throw new CredentialError(`${label} (${path}) has an unexpected shape: ${shapeIssue(parsed.issues)}`, { hint: 'fix or remove the file' });
+  return parsed.output;
 }
 
 /** `docker-credential-<name> get`: the host on stdin, JSON on stdout; nothing on argv. */

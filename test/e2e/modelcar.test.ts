@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { type BusyboxBase, pushBusyboxBase } from '../support/busybox-base.ts';
 import { runCli } from '../support/cli.ts';
 import { inspectRaw } from '../support/push-helpers.ts';
@@ -14,19 +14,19 @@ import { testdir } from '../support/testdir.ts';
 
 const exec = promisify(execFile);
 
-const reportSchema = z.object({
-  reference: z.string(),
-  digest: z.string(),
-  layers: z.array(z.object({ description: z.string(), digest: z.string(), outcome: z.string() })),
-  bytes: z.object({ uploaded: z.number() }),
-  model: z.object({ bytes: z.number(), bytesRead: z.number() }),
-  contract: z.object({ problems: z.array(z.string()) }),
-  blobs: z.array(z.object({ digest: z.string(), outcome: z.string() })),
+const reportSchema = v.object({
+  reference: v.string(),
+  digest: v.string(),
+  layers: v.array(v.object({ description: v.string(), digest: v.string(), outcome: v.string() })),
+  bytes: v.object({ uploaded: v.number() }),
+  model: v.object({ bytes: v.number(), bytesRead: v.number() }),
+  contract: v.object({ problems: v.array(v.string()) }),
+  blobs: v.array(v.object({ digest: v.string(), outcome: v.string() })),
 });
-const report = (stdout: string) => reportSchema.parse(JSON.parse(stdout));
-const indexSchema = z.object({ mediaType: z.string(), manifests: z.array(z.object({ digest: z.string(), platform: z.object({ architecture: z.string() }) })) });
-const manifestSchema = z.object({ layers: z.array(z.object({ digest: z.string() })) });
-const runtimeConfig = z.object({ process: z.object({ args: z.array(z.string()) }) });
+const report = (stdout: string) => v.parse(reportSchema, JSON.parse(stdout));
+const indexSchema = v.object({ mediaType: v.string(), manifests: v.array(v.object({ digest: v.string(), platform: v.object({ architecture: v.string() }) })) });
+const manifestSchema = v.object({ layers: v.array(v.object({ digest: v.string() })) });
+const runtimeConfig = v.object({ process: v.object({ args: v.array(v.string()) }) });
 
 let registry: RegistryHandle;
 let other: RegistryHandle;
@@ -94,7 +94,7 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     }
     expect((await lstat(join(rootfs, 'models'))).mode & 0o777).toBe(0o755);
     expect(await readlink(join(rootfs, 'models', 'generation_config.json'))).toBe('config.json');
-    const config = runtimeConfig.parse(JSON.parse(await readFile(join(rootfs, '..', 'config.json'), 'utf8')));
+    const config = v.parse(runtimeConfig, JSON.parse(await readFile(join(rootfs, '..', 'config.json'), 'utf8')));
     // No ENTRYPOINT added: the base's Cmd stays, KServe passes its own command.
     expect(config.process.args).toEqual(['sh']);
   });
@@ -128,10 +128,10 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     const dir = await model();
     const result = await build(dir, 'models/multi:v1', ['--platform', 'linux/amd64,linux/arm64']);
     expect(result.code).toBe(0);
-    const index = indexSchema.parse(JSON.parse(await inspectRaw(registry, 'models/multi:v1')));
+    const index = v.parse(indexSchema, JSON.parse(await inspectRaw(registry, 'models/multi:v1')));
     expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
     expect(index.manifests.map((m) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
-    const layersOf = async (digest: string): Promise<string[]> => manifestSchema.parse(JSON.parse(await inspectRaw(registry, `models/multi@${digest}`))).layers.map((l) => l.digest).slice(1);
+    const layersOf = async (digest: string): Promise<string[]> => v.parse(manifestSchema, JSON.parse(await inspectRaw(registry, `models/multi@${digest}`))).layers.map((l) => l.digest).slice(1);
     expect(await layersOf(index.manifests[0]?.digest ?? '')).toEqual(await layersOf(index.manifests[1]?.digest ?? ''));
   });
 

@@ -60,9 +60,23 @@ describe('lookupCredentials', () => {
   });
 
   it.each([
+    ['not JSON', (s: string) => `Secret=${s}`],
+    ['the wrong JSON', (s: string) => JSON.stringify({ Username: 7, Secret: s })],
+  ])('refuses a credential helper answer that is %s without echoing it', async (_name, answer) => {
+    const password = secret();
+    const dir = await testdir({ 'config.json': JSON.stringify({ credsStore: 'fake' }) });
+    const error: unknown = await lookupCredentials('quay.io', { env: { DOCKER_CONFIG: dir }, runHelper: () => Promise.resolve(answer(password)) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ exitCode: 2, message: 'docker-credential-fake returned an unexpected answer for quay.io' });
+    expect(String(error)).not.toContain(password);
+  });
+
+  it.each([
     ['invalid JSON', '{', /is not valid JSON/],
+    // V8 quotes the text near a syntax error: the message must not.
+    ['invalid JSON after a secret', `{"auths":{"quay.io":{"auth":"${b64('nocolon')}"}} x`, /is not valid JSON \(at position \d+/],
     ['an auth that is not user:password', JSON.stringify({ auths: { 'quay.io': { auth: b64('nocolon') } } }), /not base64 of "user:password"/],
-    ['a wrong shape', JSON.stringify({ auths: [] }), /unexpected shape at auths/],
+    ['a wrong shape', JSON.stringify({ auths: 'quay.io' }), /unexpected shape: auths must be Object/],
+    ['a secret where an object belongs', JSON.stringify({ auths: { 'quay.io': b64('nocolon') } }), /unexpected shape: auths\.quay\.io must be Object/],
   ])('rejects %s naming the file, without echoing secrets', async (_name, content, message) => {
     const dir = await testdir({ 'config.json': content });
     const error: unknown = await lookupCredentials('quay.io', { env: { DOCKER_CONFIG: dir } }).catch((e: unknown) => e);

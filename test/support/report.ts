@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { buildReport, type Report } from '../../src/runner/report.ts';
@@ -38,13 +38,13 @@ export function reportSchemaErrors(value: unknown): string[] {
   return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
 }
 
-const reportChecksSchema = z.object({
-  checks: z.array(
-    z.object({ id: z.string(), status: z.string(), message: z.string(), remediation: z.string().nullable(), details: z.array(z.string()) }),
+const reportChecksSchema = v.object({
+  checks: v.array(
+    v.object({ id: v.string(), status: v.string(), message: v.string(), remediation: v.nullable(v.string()), details: v.array(v.string()) }),
   ),
 });
 
 /** The checks of a JSON report printed by the CLI, typed, for assertions on single fields. */
-export function reportChecks(stdout: string): z.infer<typeof reportChecksSchema>['checks'] {
-  return reportChecksSchema.parse(JSON.parse(stdout)).checks;
+export function reportChecks(stdout: string): v.InferOutput<typeof reportChecksSchema>['checks'] {
+  return v.parse(reportChecksSchema, JSON.parse(stdout)).checks;
 }
