@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as v from 'valibot';
 import { digestSchema, sizeSchema } from './schemas.ts';
 
@@ -30,12 +30,61 @@ export interface DigestCache {
    */
   verified(key: string): Promise<boolean>;
   markVerified(key: string): Promise<void>;
+  /**
+   * Small content-addressed documents (a base's platform manifest and config): a re-push of a
+   * digest-pinned base does not fetch them again. Bytes that no longer hash to `digest` are a miss.
+   */
+  content(digest: string): Promise<CachedContent | undefined>;
+  storeContent(digest: string, value: CachedContent): Promise<void>;
 }
 
+export interface CachedContent {
+  readonly mediaType: string;
+  readonly bytes: Buffer;
+}
+
+/** Larger documents are not worth a cache file (manifests are at most 4 MiB, configs a few KiB). */
+const CONTENT_LIMIT = 4 * 2 ** 20;
+const contentSchema = v.object({ mediaType: v.string(), data: v.string() });
+
 export function openDigestCache(dir: string | undefined, log: { debug(message: string): void }): DigestCache {
-  if (dir === undefined) return { get: () => Promise.resolve(undefined), set: () => Promise.resolve(), verified: () => Promise.resolve(false), markVerified: () => Promise.resolve() };
+  if (dir === undefined) {
+    return {
+      get: () => Promise.resolve(undefined),
+      set: () => Promise.resolve(),
+      verified: () => Promise.resolve(false),
+      markVerified: () => Promise.resolve(),
+      content: () => Promise.resolve(undefined),
+      storeContent: () => Promise.resolve(),
+    };
+  }
   const root = join(dir, 'layer-digests');
   const file = (key: string): string => join(root, `${createHash('sha256').update(key).digest('hex')}.json`);
+  const contents = join(dir, 'content');
+  const contentFile = (digest: string): string | undefined => (/^sha256:[0-9a-f]{64}$/.test(digest) ? join(contents, `${digest.slice(7)}.json`) : undefined);
+  const writeAtomically = async (target: string, text: string): Promise<void> => {
+    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      // Private: the cache reveals which files a model has and which images were built.
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      await writeFile(temp, text, { mode: 0o600 });
+      await rename(temp, target);
+    } catch (error) {
+      log.debug(`digest cache: cannot write ${target}: ${String(error)}`);
+      // Best effort: where the write failed, removing the temp file usually fails the same way.
+      await rm(temp, { force: true }).catch((rmError: unknown) => {
+        log.debug(`digest cache: cannot remove ${temp}: ${String(rmError)}`);
+      });
+    }
+  };
+  const readText = async (path: string): Promise<string | undefined> => {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if (!isMissing(error)) log.debug(`digest cache: cannot read ${path}: ${String(error)}`);
+      return undefined;
+    }
+  };
   const facts = join(dir, 'verified');
   const fact = (key: string): string => join(facts, createHash('sha256').update(key).digest('hex'));
   return {
@@ -56,31 +105,27 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
       }
     },
     async get(key) {
-      let text: string;
-      try {
-        text = await readFile(file(key), 'utf8');
-      } catch (error) {
-        if (!isMissing(error)) log.debug(`digest cache: cannot read ${file(key)}: ${String(error)}`);
-        return undefined;
-      }
+      const text = await readText(file(key));
+      if (text === undefined) return undefined;
       const parsed = v.safeParse(entrySchema, safeJson(text));
       return parsed.success ? parsed.output : undefined;
     },
     async set(key, value) {
-      const target = file(key);
-      const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        // Private: the cache reveals which files a model has.
-        await mkdir(root, { recursive: true, mode: 0o700 });
-        await writeFile(temp, JSON.stringify(value), { mode: 0o600 });
-        await rename(temp, target);
-      } catch (error) {
-        log.debug(`digest cache: cannot write ${target}: ${String(error)}`);
-        // Best effort: where the write failed, removing the temp file usually fails the same way.
-        await rm(temp, { force: true }).catch((rmError: unknown) => {
-          log.debug(`digest cache: cannot remove ${temp}: ${String(rmError)}`);
-        });
-      }
+      await writeAtomically(file(key), JSON.stringify(value));
+    },
+    async content(digest) {
+      const path = contentFile(digest);
+      const text = path === undefined ? undefined : await readText(path);
+      if (text === undefined) return undefined;
+      const parsed = v.safeParse(contentSchema, safeJson(text));
+      if (!parsed.success) return undefined;
+      const bytes = Buffer.from(parsed.output.data, 'base64');
+      return `sha256:${createHash('sha256').update(bytes).digest('hex')}` === digest ? { mediaType: parsed.output.mediaType, bytes } : undefined;
+    },
+    async storeContent(digest, value) {
+      const path = contentFile(digest);
+      if (path === undefined || value.bytes.length > CONTENT_LIMIT) return;
+      await writeAtomically(path, JSON.stringify({ mediaType: value.mediaType, data: value.bytes.toString('base64') }));
     },
   };
 }

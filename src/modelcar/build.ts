@@ -67,13 +67,14 @@ export interface BuildResult {
  */
 export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   const started = performance.now();
+  // The base's round trips overlap the walk of the model directory; both finish before any upload.
+  const resolving = Promise.all(input.platforms.map((platform) => resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, { signal: input.signal, cache: input.cache })));
+  // A walk error is the one reported; the base's outcome must not become an unhandled rejection.
+  resolving.catch(() => undefined);
   const entries = await walkModelDir(input.modelDir, input.signal);
   const stats = { bytesRead: 0 };
   const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, epoch: input.epoch, stats });
-  const bases: BaseImage[] = [];
-  for (const platform of input.platforms) {
-    bases.push(await resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, input.signal));
-  }
+  const bases: BaseImage[] = await resolving;
   const baseKey = `modelcar-base-ok:v1:${bases[0]?.manifest.digest ?? ''}`;
   if (!(await input.cache.verified(baseKey))) {
     await checkBase(bases[0], input.baseName, input.signal);

@@ -18,7 +18,7 @@ export async function registryImageFiles(image: string, platform: string, option
   const ref = parseReference(image);
   const transport = await createTransport(ref.registry, { env: options.env, insecureRegistries: options.insecureRegistries ?? [], caFile: options.caFile, log: options.log, userAgent: `preflight/${packageVersion()}` });
   try {
-    const resolved = await resolveBaseImage(transport, ref.repository, ref.digest ?? ref.tag ?? 'latest', platform, options.signal, 'image');
+    const resolved = await resolveBaseImage(transport, ref.repository, ref.digest ?? ref.tag ?? 'latest', platform, { signal: options.signal, role: 'image' });
     const layers: LayerEntry[][] = [];
     for (const blob of resolved.blobs.slice(1)) layers.push(await layerEntries(blob, options.signal));
     const config = resolved.configJson.config;

@@ -1,4 +1,5 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultCacheDir, openDigestCache } from '../../src/image/digest-cache.ts';
@@ -28,6 +29,23 @@ describe('digest cache', () => {
     const none = openDigestCache(undefined, testLog());
     await none.markVerified('x');
     expect(await none.verified('x')).toBe(false);
+  });
+
+  it('keeps small content by digest, and treats bytes that no longer hash to it as a miss', async () => {
+    const dir = await testdir();
+    const cache = openDigestCache(dir, testLog());
+    const bytes = Buffer.from('{"schemaVersion":2}');
+    const key = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    await cache.storeContent(key, { mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes });
+    expect(await cache.content(key)).toEqual({ mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes });
+    expect(await cache.content(digest)).toBeUndefined();
+    const [file] = await readdir(join(dir, 'content'));
+    expect((await stat(join(dir, 'content', file ?? ''))).mode & 0o777).toBe(0o600);
+    await writeFile(join(dir, 'content', file ?? ''), JSON.stringify({ mediaType: 'x', data: Buffer.from('{"schemaVersion":3}').toString('base64') }));
+    expect(await cache.content(key)).toBeUndefined();
+    // Not a digest: never a path (no traversal through the key).
+    await cache.storeContent('../../escape', { mediaType: 'x', bytes });
+    expect(await readdir(dir)).toEqual(['content']);
   });
 
   it('keeps its files private to the user', async () => {

@@ -1,10 +1,14 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDigestCache } from '../../src/image/digest-cache.ts';
 import type { ManifestNode } from '../../src/image/types.ts';
 import { resolveBaseImage } from '../../src/registry/base-image.ts';
 import { pushImage } from '../../src/registry/push.ts';
-import type { RegistryTransport } from '../../src/registry/transport.ts';
+import { RegistryTransport } from '../../src/registry/transport.ts';
 import { imageIndex, imageManifest, randomBlob, sourceImage, type TestManifest } from '../support/blobs.ts';
-import { testTransport } from '../support/push-helpers.ts';
+import { testLog, testTransport } from '../support/push-helpers.ts';
+import { testdir } from '../support/testdir.ts';
 import { type RegistryHandle, startRegistry } from '../support/registry.ts';
 
 let registry: RegistryHandle;
@@ -61,6 +65,28 @@ describe('resolveBaseImage against a real registry', () => {
   it('refuses a base without the target platform, naming what it offers', async () => {
     await expect(resolveBaseImage(transport, 'base/multi', 'v1', 'linux/s390x')).rejects.toThrow(/base\/multi:v1 has no linux\/s390x image \(it offers linux\/amd64, linux\/arm64\)/);
     await expect(resolveBaseImage(transport, 'base/arm', 'v1', 'linux/amd64')).rejects.toThrow(/base\/arm:v1 is linux\/arm64, not linux\/amd64/);
+  });
+
+  it('reads a digest-pinned base from the cache without a single request, and refetches a tampered entry', async () => {
+    const dir = await testdir();
+    const cache = openDigestCache(dir, testLog());
+    const index = imageIndex([amd, arm]);
+    const first = await resolveBaseImage(transport, 'base/multi', 'v1', 'linux/amd64', { cache });
+    // Port 1 on loopback refuses connections: any request would fail the resolve.
+    const offline = new RegistryTransport({ registry: '127.0.0.1:1', credentials: () => Promise.resolve(undefined), retry: { attempts: 1, baseMs: 1, maxMs: 1 } });
+    try {
+      for (const reference of [index.digest, amd.digest]) {
+        const cached = await resolveBaseImage(offline, 'base/multi', reference, 'linux/amd64', { cache });
+        expect(cached.manifest).toEqual(first.manifest);
+        expect(cached.configJson).toEqual(first.configJson);
+      }
+      await expect(resolveBaseImage(offline, 'base/multi', arm.digest, 'linux/arm64', { cache })).rejects.toThrow(/127\.0\.0\.1:1/);
+    } finally {
+      await offline.close();
+    }
+    const entries = await readdir(join(dir, 'content'));
+    for (const entry of entries) await writeFile(join(dir, 'content', entry), JSON.stringify({ mediaType: 'x', data: Buffer.from('{}').toString('base64') }));
+    expect((await resolveBaseImage(transport, 'base/multi', index.digest, 'linux/amd64', { cache })).configJson).toEqual(first.configJson);
   });
 
   it('says when the base does not exist', async () => {
