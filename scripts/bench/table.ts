@@ -29,5 +29,5 @@ export function formatRow(row: BenchRow, all: readonly BenchRow[]): string {
   const skopeo = all.find((r) => r.total === row.total && r.source === row.source && !r.tool.startsWith('preflight') && !r.tool.startsWith('curl'));
   const mbps = row.total / 1e6 / (row.m.wallMs / 1000);
   const ratio = (other: BenchRow | undefined): string => (other === undefined || other === row ? '' : `${(row.m.wallMs / other.m.wallMs).toFixed(2)}×`);
-  return `| ${formatBytes(row.total)} | ${row.tool} | ${row.source} | ${(row.m.wallMs / 1000).toFixed(1)} s | ${mbps.toFixed(0)} | ${ratio(curl)} | ${ratio(skopeo)} | ${formatBytes(row.m.peakRss)} | ${formatBytes(row.m.peakTemp)} |`;
+  return `| ${formatBytes(row.total)} | ${row.tool} | ${row.source} | ${(row.m.wallMs / 1000).toFixed(row.m.wallMs < 1000 ? 2 : 1)} s | ${mbps.toFixed(0)} | ${ratio(curl)} | ${ratio(skopeo)} | ${formatBytes(row.m.peakRss)} | ${formatBytes(row.m.peakTemp)} |`;
 }

@@ -189,6 +189,10 @@ export class RegistryTransport {
       headersTimeout: timeout,
       bodyTimeout: timeout,
       signal: req.signal ?? null,
+      // undici closes the connection after every HEAD, in case a misbehaving server sends a body
+      // anyway; registries do not, and a push HEADs every blob: keep the connection (on ECR, each
+      // new one is a TLS handshake).
+      ...(req.method === 'HEAD' ? { reset: false } : {}),
     };
     const res = await this.agent.request(options);
     if (url.protocol === 'https:') this.schemeSettled = true;

@@ -104,6 +104,7 @@ export class FaultProxy {
   readonly #log: MutableEntry[] = [];
   readonly #inFlight = new Set<ClientRequest>();
   #bytesForwarded = 0;
+  #connections = 0;
   #closed: Promise<void> | undefined;
 
   private constructor(server: Server, port: number, upstream: URL, ca: string | undefined) {
@@ -112,6 +113,9 @@ export class FaultProxy {
     this.host = `127.0.0.1:${port}`;
     this.url = `http://${this.host}`;
     this.#agent = upstream.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(ca !== undefined && { ca }) }) : new HttpAgent({ keepAlive: true });
+    server.on('connection', () => {
+      this.#connections += 1;
+    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       // A client that vanishes while a canned answer waits for its body: nothing left to answer.
       this.#handle(req, res).catch(() => req.socket.destroy());
@@ -140,6 +144,11 @@ export class FaultProxy {
     return this.#bytesForwarded;
   }
 
+  /** TCP connections clients opened to the proxy: what keep-alive should keep low. */
+  get connections(): number {
+    return this.#connections;
+  }
+
   get log(): readonly ProxyLogEntry[] {
     return this.#log;
   }
@@ -154,6 +163,7 @@ export class FaultProxy {
     this.#rules.length = 0;
     this.#log.length = 0;
     this.#bytesForwarded = 0;
+    this.#connections = 0;
   }
 
   /** Stop listening and cut every connection, in flight or idle; safe to call twice. */
