@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -162,6 +162,20 @@ describe('preflight modelcar build (the built CLI, a busybox-static base, a real
     expect(result.stderr).toMatch(message);
     expect(result.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
     await expect(inspectRaw(registry, `${repository}:v1`)).rejects.toThrow(/manifest unknown|name unknown|not found/i);
+  });
+
+  // Switching uid needs root; CI runs as root, and there a missing capability must fail, not skip.
+  it.runIf(process.getuid?.() === 0 || process.env.CI === 'true')('a file the pod uid cannot read: exit 2 naming it and the fix, nothing pushed', async () => {
+    // As on a PVC written by another pod: the tree is traversable, one weights file is root-only.
+    const dir = await testdir({ 'config.json': '{}' });
+    await chmod(dir, 0o755);
+    const secretWeights = join(dir, 'model.safetensors');
+    await writeFile(secretWeights, Buffer.alloc(1000, 1), { mode: 0o600 });
+    const result = await runCli(['modelcar', 'build', '--model-dir', dir, '--image', `${registry.host}/bad/unreadable:v1`, '--base', base.reference, '--no-cache'], { asUser: { uid: 1000770000, gid: 0 }, env: { HOME: '/' }, cwd: '/' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/cannot read .*model\.safetensors \(EACCES\)/);
+    expect(result.stderr).toMatch(/group 0 needs r-x on dirs, r on files/);
+    await expect(inspectRaw(registry, 'bad/unreadable:v1')).rejects.toThrow(/manifest unknown|name unknown|not found/i);
   });
 
   it('preflight check --only modelcar-contract passes the modelcar and fails the bare base, from tar headers', async () => {
