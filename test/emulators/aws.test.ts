@@ -3,7 +3,7 @@ import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsEmulator, startAwsEmulator } from './aws/server.ts';
-import type { Identity } from './aws/state.ts';
+import { type Identity, awsId } from './aws/state.ts';
 import { request } from 'undici';
 import { type RegistryHandle, startRegistry } from '../support/registry.ts';
 
@@ -40,7 +40,8 @@ describe('AWS emulator, through the real SDK v3 clients', () => {
   it('rejects a bad signature and an unknown key with the real error codes', async () => {
     const forged = { ...user, secretAccessKey: `${user.secretAccessKey}x` };
     await expect(new STSClient(config(forged)).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
-    const unknown = { ...user, accessKeyId: 'AKIAUNKNOWNUNKNOWN00' };
+    // Generated here, never registered with the emulator: a key it has not issued.
+    const unknown = { ...user, accessKeyId: awsId('AKIA') };
     await expect(new ECRClient(config(unknown)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
   });
 
