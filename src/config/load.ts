@@ -56,9 +56,8 @@ function configIssue(path: string, issues: readonly v.BaseIssue<unknown>[]): Con
       hint: 'write it as key: value lines, e.g. "builder: kaniko"',
     });
   }
-  const key = dotPath;
-  return new ConfigError(`${path}: key "${key}": ${issue.message}`, {
-    hint: `fix the value of "${key}" in ${path}`,
+  return new ConfigError(`${path}: key "${dotPath}": ${issue.message}`, {
+    hint: `fix the value of "${dotPath}" in ${path}`,
   });
 }
 

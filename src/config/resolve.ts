@@ -89,7 +89,7 @@ export function resolveCheckConfig(
 
 function validateGiven(given: GivenValues): ConfigFile {
   const out: Record<string, unknown> = {};
-  for (const key of configKeys()) {
+  for (const key of Object.keys(configFileSchema.entries).filter(isConfigKey)) {
     const entry = given[key];
     if (entry === undefined) continue;
     const parsed = v.safeParse(configFileSchema.entries[key], entry.value);
@@ -104,12 +104,6 @@ function validateGiven(given: GivenValues): ConfigFile {
   const result = v.safeParse(configFileSchema, out);
   if (!result.success) throw new ConfigError(`invalid options: ${result.issues[0].message}`);
   return result.output;
-}
-
-function configKeys(): ConfigKey[] {
-  const keys: ConfigKey[] = [];
-  for (const key of Object.keys(configFileSchema.entries)) if (isConfigKey(key)) keys.push(key);
-  return keys;
 }
 
 function isConfigKey(key: string): key is ConfigKey {

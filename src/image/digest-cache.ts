@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
+import { sha256 } from '../util/sha256.ts';
 import { digestSchema, sizeSchema } from './schemas.ts';
 
 /** Where the digest cache lives: `--cache-dir`, else `$XDG_CACHE_HOME/preflight`, else `~/.cache/preflight`. */
@@ -61,7 +62,7 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
   const root = join(dir, 'layer-digests');
   const file = (key: string): string => join(root, `${createHash('sha256').update(key).digest('hex')}.json`);
   const contents = join(dir, 'content');
-  const contentFile = (digest: string): string | undefined => (/^sha256:[0-9a-f]{64}$/.test(digest) ? join(contents, `${digest.slice(7)}.json`) : undefined);
+  const contentFile = (digest: string): string | undefined => (v.is(digestSchema, digest) ? join(contents, `${digest.slice(7)}.json`) : undefined);
   const writeAtomically = async (target: string, text: string): Promise<void> => {
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
@@ -120,7 +121,7 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
       const parsed = v.safeParse(contentSchema, safeJson(text));
       if (!parsed.success) return undefined;
       const bytes = Buffer.from(parsed.output.data, 'base64');
-      return `sha256:${createHash('sha256').update(bytes).digest('hex')}` === digest ? { mediaType: parsed.output.mediaType, bytes } : undefined;
+      return sha256(bytes) === digest ? { mediaType: parsed.output.mediaType, bytes } : undefined;
     },
     async storeContent(digest, value) {
       const path = contentFile(digest);

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { UsageError } from '../errors.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
 import { parseJson, platformString, readLayout } from './layout.ts';
 import { digestSchema } from './schemas.ts';
 import type { ArchiveStore } from './stores.ts';
+import { sha256 } from '../util/sha256.ts';
 import type { BlobSource, ManifestNode } from './types.ts';
 
 const manifestJson = v.array(v.object({ Config: v.string(), RepoTags: v.nullish(v.array(v.string())), Layers: v.array(v.string()) }));
@@ -87,8 +87,4 @@ function sameImageName(a: string, b: string): boolean {
 
 function missing(store: ArchiveStore, path: string): UsageError {
   return new UsageError(`${store.description} is missing ${path}`, { hint: 'the archive is incomplete; export the image again' });
-}
-
-function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import * as v from 'valibot';
 import { type Descriptor, configPlatformSchema, firstIssue, indexSchema, manifestSchema } from './schemas.ts';
 import { UsageError } from '../errors.ts';
+import { sha256 } from '../util/sha256.ts';
 import type { BlobSource, ManifestNode } from './types.ts';
 
 /** A blob as a layout stores it: its size on disk and a stream from any offset. */
@@ -90,7 +90,7 @@ export async function readVerified(store: BlobStore, descriptor: Descriptor): Pr
   const chunks: Buffer[] = [];
   for await (const chunk of stored.open(0)) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   const bytes = Buffer.concat(chunks);
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = sha256(bytes);
   if (digest !== descriptor.digest || bytes.length !== descriptor.size) {
     throw new UsageError(`${store.description}: blob ${descriptor.digest} is damaged (its bytes hash to ${digest})`, { hint: 'export the image again' });
   }

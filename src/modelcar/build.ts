@@ -11,7 +11,8 @@ import type { ImageReference } from '../registry/reference.ts';
 import type { RegistryTransport } from '../registry/transport.ts';
 import { type UploadMode, uploadBlob } from '../registry/upload.ts';
 import { runPool } from '../util/pool.ts';
-import { type ModelLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex, sha256 } from './config.ts';
+import { type ModelLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex } from './config.ts';
+import { sha256 } from '../util/sha256.ts';
 import { type PlannedLayer, planLayers } from './plan.ts';
 import { walkModelDir } from './walk.ts';
 

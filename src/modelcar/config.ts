@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256.ts';
 import type { BaseImage } from '../registry/base-image.ts';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -67,10 +67,6 @@ export function modelcarIndex(children: readonly { readonly digest: string; read
     return { mediaType: OCI_MANIFEST, digest: c.digest, size: c.size, platform: { os, architecture, ...(variant === undefined ? {} : { variant }) } };
   });
   return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
-}
-
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -4,7 +4,8 @@ import { platformMatches } from '../image/platform.ts';
 import { configPlatformSchema, firstIssue, indexSchema, jsonObjectSchema, manifestSchema } from '../image/schemas.ts';
 import type { DigestCache } from '../image/digest-cache.ts';
 import type { BlobSource } from '../image/types.ts';
-import { MEDIA_TYPES, getManifest, sha256, type FetchedManifest } from './manifest.ts';
+import { sha256 } from '../util/sha256.ts';
+import { MEDIA_TYPES, getManifest, type FetchedManifest } from './manifest.ts';
 import { type Descriptor, remoteBlob } from './remote-blob.ts';
 import type { RegistryTransport } from './transport.ts';
 

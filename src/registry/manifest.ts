@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from '../util/sha256.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryTransport } from './transport.ts';
 
@@ -76,10 +76,6 @@ export async function putManifest(
     throw new RegistryError(`${transport.registry} stored manifest ${confirmed}, expected ${digest}`, { status: res.status });
   }
   return digest;
-}
-
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 /** The `mediaType` field of a manifest, for registries that answer without a Content-Type. */
