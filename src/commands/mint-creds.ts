@@ -67,6 +67,16 @@ export const ANNOTATION = {
 const SECRET_TYPE: Record<SecretKind, string> = { aws: 'Opaque', registry: 'kubernetes.io/dockerconfigjson' };
 const SECRET_VERBS = ['get', 'create', 'update'] as const;
 
+/** A Secret as minted, before it is applied (the resourceVersion comes from the cluster then). */
+type SecretDraft = Omit<SecretBody, 'resourceVersion'>;
+
+interface RegistryToken {
+  readonly host: string;
+  readonly username: string;
+  readonly password: string;
+  readonly expiresAt: Date;
+}
+
 /**
  * Mint short-lived credentials and write them into each namespace: check RBAC first
  * (SelfSubjectAccessReview), skip when the Secrets are fresh, resolve the source credentials,
@@ -105,8 +115,8 @@ export async function mintCredentials(input: MintInput): Promise<MintResult> {
 /** Check get, create and update on Secrets in every namespace before minting anything. */
 async function requireSecretAccess(input: MintInput): Promise<void> {
   const { grantHint, KubeApiError } = await import('../kube/errors.ts');
+  const verbs = input.dryRun ? (['get'] as const) : SECRET_VERBS;
   for (const namespace of input.namespaces) {
-    const verbs = input.dryRun ? (['get'] as const) : SECRET_VERBS;
     const allowed = await Promise.all(verbs.map((verb) => input.kube.canI(verb, 'secrets', namespace)));
     const missing = verbs.filter((_, i) => allowed[i] !== true);
     if (missing.length > 0) {
@@ -180,7 +190,7 @@ async function mintAws(input: MintInput): Promise<Minted> {
   return { credentials, identity: verified.arn, source: description, capped, warnings };
 }
 
-async function registryToken(input: MintInput, credentials: AwsCredentials): Promise<{ host: string; username: string; password: string; expiresAt: Date }> {
+async function registryToken(input: MintInput, credentials: AwsCredentials): Promise<RegistryToken> {
   const ecr = input.ecr;
   if (ecr === undefined) throw new UsageError('--type registry needs the ECR registry: pass --ecr-uri or export ECR_URI', { hint: '--ecr-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model' });
   const [{ SdkEcrTokenSource }, { explainAwsError }] = await Promise.all([import('../aws/ecr.ts'), import('../aws/errors.ts')]);
@@ -191,7 +201,7 @@ async function registryToken(input: MintInput, credentials: AwsCredentials): Pro
   return { host: ecr.host, ...token };
 }
 
-function secretBody(input: MintInput, kind: SecretKind, minted: Minted, token: { host: string; username: string; password: string; expiresAt: Date } | undefined, mintedAt: string): Omit<SecretBody, 'resourceVersion'> {
+function secretBody(input: MintInput, kind: SecretKind, minted: Minted, token: RegistryToken | undefined, mintedAt: string): SecretDraft {
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   let data: Record<string, string>;
   let expiresAt: Date | undefined;
@@ -214,13 +224,13 @@ function secretBody(input: MintInput, kind: SecretKind, minted: Minted, token: {
   };
 }
 
-function summary(namespace: string, body: Omit<SecretBody, 'resourceVersion'>, kind: SecretKind, action: MintedSecret['action']): MintedSecret {
+function summary(namespace: string, body: SecretDraft, kind: SecretKind, action: MintedSecret['action']): MintedSecret {
   const expires = body.annotations[ANNOTATION.expiresAt];
   return { namespace, name: body.name, type: body.type, kind, action, expiresAt: expires === undefined || expires === '' ? undefined : expires };
 }
 
 /** The manifest as it would be applied, each value replaced by its length: safe to print and diff. */
-function redactedManifest(namespace: string, body: Omit<SecretBody, 'resourceVersion'>): object {
+function redactedManifest(namespace: string, body: SecretDraft): object {
   const data = Object.fromEntries(Object.entries(body.data).map(([key, value]) => [key, `<redacted: ${Buffer.from(value, 'base64').length} bytes>`]));
   return { apiVersion: 'v1', kind: 'Secret', type: body.type, metadata: { name: body.name, namespace, labels: body.labels, annotations: body.annotations }, data };
 }
