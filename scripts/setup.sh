@@ -18,6 +18,8 @@ declare -A COMPONENTS=(
   [setpriv]=util-linux
   [openssl]=openssl
   [htpasswd]=apache2-utils
+  [ip]=iproute2
+  [unshare]=util-linux
 )
 
 missing=()

@@ -24,9 +24,7 @@ export interface AwsEmulator {
  */
 export async function startAwsEmulator(): Promise<AwsEmulator> {
   const state = new AwsState();
-  const server: Server = createServer((req, res) => {
-    void handle(state, req, res);
-  });
+  const server: Server = createServer(awsRequestHandler(state));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
@@ -52,6 +50,11 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
       await once(server, 'close');
     },
   };
+}
+
+/** The emulator's request handler, for a server of the caller's own (HTTPS on a unix socket in the ECR world). */
+export function awsRequestHandler(state: AwsState): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => void handle(state, req, res);
 }
 
 async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse): Promise<void> {
