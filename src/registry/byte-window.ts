@@ -1,39 +1,29 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 
 /**
- * Pass through exactly `length` bytes of `source` (then end and release the source), calling
- * `onBytes` for each piece: hashing and progress ride on the bytes as they go out, so nothing is
- * buffered beyond the stream's own high-water marks.
+ * Exactly `length` bytes of `source` (then the source is released), calling `onBytes` for each
+ * piece: hashing and progress ride on the bytes as they go out, so nothing is buffered beyond the
+ * streams' own high-water marks. A plain Readable that ends when the window is full: a Transform
+ * cut off mid-source never finished its writable side, so `finished()` on it never settled (a resume
+ * that re-hashed a gap waited forever, and Node exited 13 with the push half done).
  */
 export function byteWindow(source: Readable, length: number, onBytes: (chunk: Buffer) => void): Readable {
-  let remaining = length;
-  const window = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      if (remaining <= 0) {
-        callback();
-        return;
+  async function* take(): AsyncGenerator<Buffer> {
+    let remaining = length;
+    try {
+      if (remaining === 0) return;
+      for await (const chunk of source) {
+        const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+        const piece = bytes.length > remaining ? bytes.subarray(0, remaining) : bytes;
+        remaining -= piece.length;
+        onBytes(piece);
+        yield piece;
+        if (remaining === 0) return;
       }
-      const piece = chunk.length > remaining ? chunk.subarray(0, remaining) : chunk;
-      remaining -= piece.length;
-      onBytes(piece);
-      this.push(piece);
-      if (remaining === 0) {
-        source.unpipe(window);
-        source.destroy();
-        this.push(null);
-      }
-      callback();
-    },
-    flush(callback: TransformCallback) {
-      callback(remaining > 0 ? new Error(`source ended ${remaining} bytes early`) : null);
-    },
-  });
-  source.on('error', (error) => window.destroy(error));
-  window.on('close', () => source.destroy());
-  if (length === 0) {
-    source.destroy();
-    window.end();
-    return window;
+      throw new Error(`source ended ${remaining} bytes early`);
+    } finally {
+      source.destroy();
+    }
   }
-  return source.pipe(window);
+  return Readable.from(take(), { objectMode: false });
 }

@@ -5,7 +5,8 @@ import { runPool } from '../util/pool.ts';
 import type { RetryPolicy } from './backoff.ts';
 import { putManifest } from './manifest.ts';
 import type { RegistryTransport } from './transport.ts';
-import { type UploadMode, uploadBlob } from './upload.ts';
+import { uploadBlob } from './upload.ts';
+import type { UploadMode } from './limits.ts';
 
 export type BlobOutcome = 'uploaded' | 'skipped' | 'mounted';
 

@@ -7,15 +7,20 @@ import { RegistryError } from './errors.ts';
 import { HashCheckpoints } from './hash-checkpoints.ts';
 import { noteStreamedBytes } from '../util/gc-pacer.ts';
 import { type RegistryResponse, type RegistryTransport, isNetworkError } from './transport.ts';
+import { isEcrHost } from '../aws/ecr-uri.ts';
+import { type UploadMode, checkLayerSize, uploadPlan } from './limits.ts';
 
-export type UploadMode = 'chunked' | 'stream';
+export type { UploadMode } from './limits.ts';
 
 export interface UploadOptions {
   readonly transport: RegistryTransport;
   readonly repository: string;
   readonly source: BlobSource;
   readonly mode: UploadMode;
-  /** Part size in chunked mode (raised to the registry's OCI-Chunk-Min-Length). */
+  /**
+   * Part size in chunked mode (raised to the registry's OCI-Chunk-Min-Length). On ECR the mode and
+   * part size are fitted to the blob: see {@link uploadPlan}.
+   */
   readonly chunkSize: number;
   readonly signal?: AbortSignal;
   /** Called with the blob's bytes that reached the wire or were acknowledged, for progress. */
@@ -51,13 +56,18 @@ export class UploadSession {
   private resumes = 0;
   private restarts = 0;
   private chunkSize: number;
+  private readonly mode: UploadMode;
   private readonly hash = new HashCheckpoints();
   private readonly options: UploadOptions;
   private readonly scope: string;
 
   constructor(options: UploadOptions) {
     this.options = options;
-    this.chunkSize = options.chunkSize;
+    const ecr = isEcrHost(options.transport.registry);
+    checkLayerSize(options.source.size, shortDigest(options.source), ecr);
+    const plan = uploadPlan(options.source.size, { mode: options.mode, chunkSize: options.chunkSize, ecr });
+    this.mode = plan.mode;
+    this.chunkSize = plan.partSize;
     this.scope = `repository:${options.repository}:pull,push`;
   }
 
@@ -96,7 +106,8 @@ export class UploadSession {
   }
 
   private async sendPart(): Promise<void> {
-    const { source, mode } = this.options;
+    const { source } = this.options;
+    const mode = this.mode;
     const from = this.acked;
     // Stream mode sends the rest in one PATCH; the first one without Content-Range, as docker does.
     const length = mode === 'stream' ? source.size - from : Math.min(this.chunkSize, source.size - from);
@@ -135,8 +146,12 @@ export class UploadSession {
       this.location = requireLocation(res);
       const end = rangeEnd(res.header('range'));
       const registryOffset = end === undefined ? from + length : end + 1;
-      if (registryOffset !== from + length) {
-        // The registry kept less (or more) than we sent: continue from what it says it has.
+      // ECR answers every PATCH after the first with the Range of the first part although it stored
+      // each part (aws/containers-roadmap#2831): a Range at or before where this part started is an
+      // old word, not news that the part was lost, and going back on it earns a 416. Only a Range
+      // inside the part (a registry that kept a prefix) moves the offset; a 416 corrects a wrong
+      // guess on the next part.
+      if (registryOffset > from && registryOffset < from + length) {
         await this.moveTo(registryOffset);
         return;
       }
@@ -167,6 +182,9 @@ export class UploadSession {
       return;
     }
     this.resumes += 1;
+    if (reported !== undefined && reported > this.options.source.size) {
+      throw new RegistryError(`${this.options.transport.registry} claims ${reported} bytes of ${shortDigest(this.options.source)}, which has ${this.options.source.size}`, { status: 416 });
+    }
     // ECR can report a stale Range or none at all: never go back before what it acknowledged.
     await this.moveTo(reported === undefined || reported < this.acked ? this.acked : reported);
   }
