@@ -17,6 +17,8 @@ let user: Identity;
 
 beforeAll(async () => {
   aws = await startAwsEmulator();
+  // The htpasswd registry below knows one password in advance; ECR would hand out a fresh one per call.
+  aws.state.ecrStaticPassword = true;
   user = aws.state.addUser(ACCOUNT, 'pipeline');
   aws.state.addRole(ACCOUNT, 'ecr-push');
   aws.state.addRepository(ACCOUNT, 'team/model', 'IMMUTABLE');

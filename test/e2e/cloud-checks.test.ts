@@ -32,6 +32,8 @@ interface CheckRow {
 
 beforeAll(async () => {
   [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer()]);
+  // The htpasswd registry below knows one password in advance; ECR would hand out a fresh one per call.
+  aws.state.ecrStaticPassword = true;
   registry = await startRegistry({ auth: 'htpasswd', username: 'AWS', password: aws.state.ecrPassword });
   dir = await mkdtemp(join(tmpdir(), 'cloud-checks-'));
   admin = kube.state.addUser('alice@example.com', [{ verbs: ['*'], resources: ['*'] }]);

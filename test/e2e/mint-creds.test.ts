@@ -24,6 +24,8 @@ const runs: CliResult[] = [];
 
 beforeAll(async () => {
   [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer()]);
+  // Assertions name the password GetAuthorizationToken hands out; ECR would give a fresh one per call.
+  aws.state.ecrStaticPassword = true;
   dir = await mkdtemp(join(tmpdir(), 'mint-e2e-'));
   home = await mkdtemp(join(tmpdir(), 'mint-home-'));
   admin = kube.state.addUser('alice@example.com', [{ verbs: ['get', 'create', 'update'], resources: ['secrets'] }, { verbs: ['create'], resources: ['selfsubjectaccessreviews'] }]);

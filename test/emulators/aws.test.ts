@@ -13,6 +13,8 @@ let user: Identity;
 
 beforeAll(async () => {
   aws = await startAwsEmulator();
+  // The htpasswd registry below knows one password in advance; ECR would hand out a fresh one per call.
+  aws.state.ecrStaticPassword = true;
   user = aws.state.addUser(ACCOUNT, 'pipeline');
   aws.state.addRepository(ACCOUNT, 'team/model');
   aws.state.addRole(ACCOUNT, 'ecr-push', { maxSessionDurationSeconds: 12 * 3600 });

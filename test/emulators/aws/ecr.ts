@@ -1,7 +1,7 @@
 import { AwsError, type Answer, jsonAnswer } from './protocols.ts';
-import type { AwsState, Identity } from './state.ts';
+import type { AwsState, Identity, Repository } from './state.ts';
 
-/** ECR over JSON 1.1: the three operations preflight's checks and token source use. */
+/** ECR over JSON 1.1: the operations preflight's checks and token source use, plus what tests set up with. */
 export function ecr(state: AwsState, caller: Identity, operation: string, input: Record<string, unknown>, region: string): Answer {
   const allowed = (action: string, resource: string): void => {
     const decision = state.decisions.get(action) ?? 'allowed';
@@ -18,9 +18,9 @@ export function ecr(state: AwsState, caller: Identity, operation: string, input:
   switch (operation) {
     case 'GetAuthorizationToken': {
       allowed('ecr:GetAuthorizationToken', '*');
-      const expiresAt = state.now().getTime() / 1000 + state.ecrTokenLifetimeSeconds;
-      const authorizationToken = Buffer.from(`AWS:${state.ecrPassword}`).toString('base64');
-      return jsonAnswer({ authorizationData: [{ authorizationToken, expiresAt, proxyEndpoint: state.ecrProxyEndpoint ?? `https://${caller.account}.dkr.ecr.${region}.amazonaws.com` }] });
+      const token = state.issueEcrToken(caller);
+      const authorizationToken = Buffer.from(`AWS:${token.password}`).toString('base64');
+      return jsonAnswer({ authorizationData: [{ authorizationToken, expiresAt: token.expiresAt.getTime() / 1000, proxyEndpoint: state.ecrProxyEndpoint ?? `https://${caller.account}.dkr.ecr.${region}.amazonaws.com` }] });
     }
     case 'DescribeRepositories': {
       const names = Array.isArray(input.repositoryNames) ? input.repositoryNames : [];
@@ -39,17 +39,64 @@ export function ecr(state: AwsState, caller: Identity, operation: string, input:
       const digests = Array.isArray(input.layerDigests) ? input.layerDigests.map(String) : [];
       return jsonAnswer({ layers: digests.map((layerDigest) => ({ layerDigest, layerAvailability: 'UNAVAILABLE' })), failures: [] });
     }
+    case 'CreateRepository': {
+      const name = String(input.repositoryName);
+      const { found, arn } = repository(name);
+      allowed('ecr:CreateRepository', arn);
+      if (found !== undefined) throw new AwsError(400, 'RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${account}'`);
+      const created = state.addRepository(account, name, input.imageTagMutability === 'IMMUTABLE' ? 'IMMUTABLE' : 'MUTABLE');
+      return jsonAnswer({ repository: { repositoryArn: arn, registryId: account, repositoryName: name, repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${name}`, createdAt: state.now().getTime() / 1000, imageTagMutability: created.imageTagMutability } });
+    }
+    case 'ListImages': {
+      const { found, arn } = repository(input.repositoryName);
+      allowed('ecr:ListImages', arn);
+      if (found === undefined) throw missing(input.repositoryName);
+      const tagged = [...found.tagDigests].map(([imageTag, imageDigest]) => ({ imageDigest, imageTag }));
+      const untagged = [...found.images.keys()].filter((digest) => ![...found.tagDigests.values()].includes(digest)).map((imageDigest) => ({ imageDigest }));
+      return jsonAnswer({ imageIds: [...tagged, ...untagged] });
+    }
     case 'DescribeImages': {
       const { found, arn } = repository(input.repositoryName);
       allowed('ecr:DescribeImages', arn);
       if (found === undefined) throw missing(input.repositoryName);
-      const ids = Array.isArray(input.imageIds) ? input.imageIds : [];
-      const tags = ids.map((id: unknown) => (typeof id === 'object' && id !== null && 'imageTag' in id ? String(id.imageTag) : ''));
-      const absent = tags.find((tag) => !found.tags.has(tag));
-      if (absent !== undefined) throw new AwsError(400, 'ImageNotFoundException', `The image with imageId {imageDigest:'null', imageTag:'${absent}'} does not exist within the repository with name '${found.name}' in the registry with id '${account}'`);
-      return jsonAnswer({ imageDetails: tags.map((tag) => ({ registryId: account, repositoryName: found.name, imageTags: [tag], imageDigest: `sha256:${'1'.repeat(64)}` })) });
+      const ids = Array.isArray(input.imageIds) ? input.imageIds.map(imageId) : [...found.images.keys()].map((imageDigest) => ({ imageDigest }));
+      return jsonAnswer({ imageDetails: ids.map((id) => describeImage(found, account, id)) });
     }
     default:
       throw new AwsError(400, 'UnknownOperationException', `Unknown operation ${operation}`);
   }
+}
+
+interface ImageId {
+  readonly imageTag?: string;
+  readonly imageDigest?: string;
+}
+
+function imageId(id: unknown): ImageId {
+  if (typeof id !== 'object' || id === null) return {};
+  const tag = 'imageTag' in id && typeof id.imageTag === 'string' ? { imageTag: id.imageTag } : {};
+  return { ...tag, ...('imageDigest' in id && typeof id.imageDigest === 'string' ? { imageDigest: id.imageDigest } : {}) };
+}
+
+/** One DescribeImages entry, from the manifests the registry double stored. */
+function describeImage(found: Repository, account: string, id: ImageId) {
+  const digest = id.imageDigest ?? (id.imageTag === undefined ? undefined : found.tagDigests.get(id.imageTag));
+  const image = digest === undefined ? undefined : found.images.get(digest);
+  if (image === undefined || (id.imageTag !== undefined && found.tagDigests.get(id.imageTag) !== image.digest)) {
+    // A tag a test seeded by hand (no manifest behind it) still describes, with a placeholder digest.
+    if (id.imageTag !== undefined && id.imageDigest === undefined && found.tags.has(id.imageTag) && !found.tagDigests.has(id.imageTag)) {
+      return { registryId: account, repositoryName: found.name, imageTags: [id.imageTag], imageDigest: `sha256:${'1'.repeat(64)}` };
+    }
+    throw new AwsError(400, 'ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${found.name}' in the registry with id '${account}'`);
+  }
+  const imageTags = [...found.tagDigests].filter(([, d]) => d === image.digest).map(([tag]) => tag);
+  return {
+    registryId: account,
+    repositoryName: found.name,
+    imageDigest: image.digest,
+    ...(imageTags.length === 0 ? {} : { imageTags }),
+    imageSizeInBytes: image.sizeInBytes,
+    imagePushedAt: image.pushedAt.getTime() / 1000,
+    imageManifestMediaType: image.mediaType,
+  };
 }

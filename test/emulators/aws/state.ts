@@ -24,8 +24,30 @@ export interface Repository {
   readonly name: string;
   readonly account: string;
   readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE';
-  /** Tags already pushed (DescribeImages). */
+  /** Tags already pushed (DescribeImages); a test may add one without an image behind it. */
   readonly tags: Set<string>;
+  /** Manifests pushed through the ECR registry double, by digest. */
+  readonly images: Map<string, EcrImage>;
+  /** Tag → manifest digest, for tags pushed through the registry double. */
+  readonly tagDigests: Map<string, string>;
+}
+
+/** A manifest as ECR keeps it: what BatchGetImage, DescribeImages and the registry's GET answer from. */
+export interface EcrImage {
+  readonly digest: string;
+  readonly mediaType: string;
+  readonly manifest: Buffer;
+  /** Digests of the blobs (config, layers) and child manifests it references. */
+  readonly references: readonly string[];
+  readonly sizeInBytes: number;
+  readonly pushedAt: Date;
+}
+
+/** A password GetAuthorizationToken handed out: the registry accepts it for `account` until `expiresAt`. */
+export interface EcrToken {
+  readonly arn: string;
+  readonly account: string;
+  readonly expiresAt: Date;
 }
 
 export type Decision = 'allowed' | 'implicitDeny' | 'explicitDeny';
@@ -62,9 +84,15 @@ export class AwsState {
   /** Operations served, in order, with the access key that signed them. */
   readonly calls: { readonly operation: string; readonly accessKeyId: string | undefined; readonly status: number }[] = [];
   simulationDenied = false;
-  /** What GetAuthorizationToken hands out as the password (the htpasswd registry's). */
+  /** The one password GetAuthorizationToken hands out when `ecrStaticPassword` is set (an htpasswd registry's). */
   ecrPassword = secret();
+  /** ECR gives a fresh password per call; tests that start an htpasswd registry need one known in advance. */
+  ecrStaticPassword = false;
+  /** Passwords handed out by GetAuthorizationToken, which the ECR registry double accepts. */
+  readonly ecrTokens = new Map<string, EcrToken>();
   ecrTokenLifetimeSeconds = 12 * 3600;
+  /** Accounts that turned on ECR's opt-in cross-repository blob mounting. */
+  readonly ecrBlobMounting = new Set<string>();
   /** What GetAuthorizationToken names as the proxyEndpoint (a local registry URL in tests); ECR's host when unset. */
   ecrProxyEndpoint: string | undefined;
   now: () => Date = () => new Date();
@@ -94,9 +122,31 @@ export class AwsState {
   }
 
   addRepository(account: string, name: string, imageTagMutability: Repository['imageTagMutability'] = 'MUTABLE'): Repository {
-    const repository = { name, account, imageTagMutability, tags: new Set<string>() };
+    const repository = { name, account, imageTagMutability, tags: new Set<string>(), images: new Map<string, EcrImage>(), tagDigests: new Map<string, string>() };
     this.repositories.set(`${account}/${name}`, repository);
     return repository;
+  }
+
+  /** Store a pushed manifest, and point `tag` at it when given. */
+  putImage(repository: Repository, image: EcrImage, tag?: string): void {
+    repository.images.set(image.digest, image);
+    if (tag === undefined) return;
+    repository.tagDigests.set(tag, image.digest);
+    repository.tags.add(tag);
+  }
+
+  /** A fresh ECR password for `identity`, valid for `ecrTokenLifetimeSeconds` on the emulator clock. */
+  issueEcrToken(identity: Identity): { password: string; expiresAt: Date } {
+    const password = this.ecrStaticPassword ? this.ecrPassword : secret();
+    const expiresAt = new Date(this.now().getTime() + this.ecrTokenLifetimeSeconds * 1000);
+    this.ecrTokens.set(password, { arn: identity.arn, account: identity.account, expiresAt });
+    return { password, expiresAt };
+  }
+
+  /** Every ECR password handed out so far has expired (a pipeline that outlived its 12 h token). */
+  expireEcrTokens(): void {
+    const past = new Date(this.now().getTime() - 1000);
+    for (const [password, token] of this.ecrTokens) this.ecrTokens.set(password, { ...token, expiresAt: past });
   }
 
   add(identity: Identity): Identity {
