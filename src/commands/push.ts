@@ -2,11 +2,10 @@ import type { Logger } from '../context/types.ts';
 import { UsageError } from '../errors.ts';
 import { openSource } from '../image/open-source.ts';
 import { createTransport } from '../registry/client.ts';
-import { ecrRegistryAuth } from '../aws/ecr.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
 import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
-import type { UploadMode } from '../registry/upload.ts';
+import { type UploadMode, checkChunkSize } from '../registry/limits.ts';
 import { packageVersion } from '../version.ts';
 
 export interface PushCommandInput {
@@ -34,18 +33,12 @@ export interface PushCommandResult {
   readonly durationMs: number;
 }
 
-// ECR rejects parts outside 5-10 MiB (LayerPartTooSmallException) except the last one.
-const ECR_PART_MIN = 5 * 2 ** 20;
-const ECR_PART_MAX = 10 * 2 ** 20;
-
 /** `preflight push SOURCE DEST`: stream an image from an archive or layout into a registry. */
 export async function push(input: PushCommandInput): Promise<PushCommandResult> {
   const dest = parseReference(input.destination);
   const ecr = isEcrHost(dest.registry);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
-  if (ecr && mode === 'chunked' && (input.chunkSize < ECR_PART_MIN || input.chunkSize > ECR_PART_MAX)) {
-    throw new UsageError(`--chunk-size ${input.chunkSize} is outside ECR's part limits (5 MiB to 10 MiB)`, { hint: 'use --chunk-size 8MiB (the default) for ECR' });
-  }
+  checkChunkSize(input.chunkSize, ecr);
   const image = await openSource(input.source);
   const transport = await createTransport(dest.registry, {
     env: input.env,
@@ -53,7 +46,6 @@ export async function push(input: PushCommandInput): Promise<PushCommandResult> 
     caFile: input.caFile,
     log: input.log,
     userAgent: `preflight/${packageVersion()}`,
-    ecr: ecrRegistryAuth({ env: input.env }),
   });
   try {
     const result = await pushImage(image, {

@@ -3,6 +3,7 @@ import type { Logger } from '../context/types.ts';
 import { ConfigError } from '../errors.ts';
 import { type EcrTokenSource, type RegistryCredentials, lookupCredentials } from './credentials.ts';
 import { apiHost } from './reference.ts';
+import { isEcrHost } from '../aws/ecr-uri.ts';
 import { RegistryTransport } from './transport.ts';
 
 export interface ClientOptions {
@@ -10,7 +11,11 @@ export interface ClientOptions {
   readonly insecureRegistries: readonly string[];
   readonly caFile: string | undefined;
   readonly log: Logger;
-  /** Supplies ECR tokens; absent until the AWS layer provides one, then docker config is used. */
+  /**
+   * Supplies ECR tokens. By default an ECR host gets tokens from the AWS SDK's credential chain
+   * (loaded only then): every reader and writer of an ECR image authenticates the same way, and no
+   * code path can forget it. Tests inject their own.
+   */
   readonly ecr?: { readonly isEcrHost: (host: string) => boolean; readonly tokens: EcrTokenSource };
   readonly userAgent: string;
 }
@@ -35,9 +40,11 @@ function credentialChain(registry: string, options: ClientOptions): (refresh: bo
   let cached: RegistryCredentials | undefined;
   // Parallel uploads all meet the first 401 together: one lookup (one GetAuthorizationToken) serves them.
   let inFlight: Promise<RegistryCredentials | undefined> | undefined;
+  let ecr = options.ecr;
   const lookup = async (): Promise<RegistryCredentials | undefined> => {
-    if (options.ecr?.isEcrHost(registry) === true) {
-      const token = await options.ecr.tokens.token(registry);
+    ecr ??= isEcrHost(registry) ? (await import('../aws/ecr.ts')).ecrRegistryAuth({ env: options.env }) : undefined;
+    if (ecr?.isEcrHost(registry) === true) {
+      const token = await ecr.tokens.token(registry);
       cached = { username: token.username, password: token.password, expiresAt: token.expiresAt, source: 'ecr:GetAuthorizationToken' };
       options.log.debug(`${registry}: ECR token valid until ${token.expiresAt.toISOString()}`);
       return cached;

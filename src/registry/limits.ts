@@ -52,11 +52,11 @@ export function uploadPlan(size: number, options: { readonly mode: UploadMode; r
 /** A layer ECR cannot store is refused before any byte is sent, naming what is too big and the fix. */
 export function checkLayerSize(size: number, what: string, ecr: boolean): void {
   if (!ecr || size <= ECR_MAX_LAYER_BYTES) return;
-  throw new UsageError(`${what} is ${formatMiB(size)}: above ECR's limit of 52,000 MiB per layer`, {
+  throw new UsageError(`${what} is ${size.toLocaleString('en-US')} bytes (${formatMiB(size)}): above ECR's limit of 52,000 MiB per layer`, {
     hint: 'split the file below the limit (for GGUF: llama-gguf-split --split-max-size 40G), or export the model as several shards',
   });
 }
 
 function formatMiB(bytes: number): string {
-  return `${Math.round(bytes / MiB).toLocaleString('en-US')} MiB`;
+  return `${(bytes / MiB).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
 }

@@ -6,7 +6,8 @@ import type { RetryPolicy } from './backoff.ts';
 import { putManifest } from './manifest.ts';
 import type { RegistryTransport } from './transport.ts';
 import { uploadBlob } from './upload.ts';
-import type { UploadMode } from './limits.ts';
+import { type UploadMode, checkLayerSize } from './limits.ts';
+import { isEcrHost } from '../aws/ecr-uri.ts';
 
 export type BlobOutcome = 'uploaded' | 'skipped' | 'mounted';
 
@@ -63,6 +64,9 @@ export interface PushResult {
 export async function pushImage(image: SourceImage, options: PushOptions): Promise<PushResult> {
   const started = performance.now();
   const blobs = uniqueBlobs(image.root);
+  // A blob the registry cannot store is refused before any byte of any blob is sent.
+  const ecr = isEcrHost(options.transport.registry);
+  for (const blob of blobs) checkLayerSize(blob.size, `blob ${blob.digest}`, ecr);
   options.onEvent?.({ type: 'plan', blobs: blobs.map((b) => ({ digest: b.digest, size: b.size })) });
   const failure = new AbortController();
   const signal = options.signal === undefined ? failure.signal : AbortSignal.any([options.signal, failure.signal]);
