@@ -11,6 +11,7 @@ export interface ModelcarFlags extends Omit<PushFlags, 'output'> {
   readonly platform: string;
   readonly modelsPath: string;
   readonly layerThreshold: string;
+  readonly maxLayers: string;
   readonly label: readonly string[];
   readonly cacheDir?: string;
   readonly cache: boolean;
@@ -37,6 +38,7 @@ export function addModelcarOptions(command: Command): Command {
     .addOption(new Option('--platform <list>', 'comma-separated os/arch; several give an image index sharing the model layers').default('linux/amd64'))
     .addOption(new Option('--models-path <path>', 'where the model goes in the image').default('/models'))
     .addOption(new Option('--layer-threshold <size>', 'files this big or bigger get a layer of their own').default('64MiB'))
+    .addOption(new Option('--max-layers <n>', 'layers the image may have, the base\'s included; large files share layers when they would exceed it (auto: 500 on ECR, no limit elsewhere)').default('auto'))
     .addOption(new Option('--label <key=value>', 'image label (repeatable)').argParser(collect).default([]))
     .addOption(new Option('--cache-dir <dir>', 'layer digest cache (default: $XDG_CACHE_HOME/preflight or ~/.cache/preflight)'))
     .addOption(new Option('--no-cache', 'neither read nor write the digest cache'))
@@ -48,7 +50,7 @@ export function addModelcarOptions(command: Command): Command {
 }
 
 /** Validate and convert the flags commander hands over as strings. */
-export function parseModelcarFlags(flags: ModelcarFlags): { platforms: string[]; layerThreshold: number; labels: Record<string, string>; chunkSize: number; concurrency: number } {
+export function parseModelcarFlags(flags: ModelcarFlags): { platforms: string[]; layerThreshold: number; maxLayers: number | 'auto'; labels: Record<string, string>; chunkSize: number; concurrency: number } {
   const platforms = flags.platform.split(',').map((p) => p.trim()).filter(Boolean);
   for (const platform of platforms) {
     if (!/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(platform)) throw new UsageError(`--platform: "${platform}" is not os/arch[/variant]`, { hint: 'e.g. --platform linux/amd64,linux/arm64' });
@@ -56,13 +58,15 @@ export function parseModelcarFlags(flags: ModelcarFlags): { platforms: string[];
   if (platforms.length === 0) throw new UsageError('--platform is empty', { hint: 'e.g. --platform linux/amd64' });
   const layerThreshold = parseSize(flags.layerThreshold);
   if (layerThreshold === undefined || layerThreshold < 1) throw new UsageError(`--layer-threshold: "${flags.layerThreshold}" is not a size`, { hint: 'e.g. --layer-threshold 64MiB' });
+  const maxLayers = flags.maxLayers === 'auto' ? 'auto' : /^\d+$/.test(flags.maxLayers) ? Number(flags.maxLayers) : 0;
+  if (maxLayers !== 'auto' && maxLayers < 1) throw new UsageError(`--max-layers: "${flags.maxLayers}" is not auto or a number of layers`, { hint: 'e.g. --max-layers 500 (ECR\'s limit), or leave it at auto' });
   const labels: Record<string, string> = {};
   for (const label of flags.label) {
     const at = label.indexOf('=');
     if (at <= 0) throw new UsageError(`--label "${label}" is not key=value`, { hint: 'e.g. --label org.opencontainers.image.title=mistral-24b' });
     labels[label.slice(0, at)] = label.slice(at + 1);
   }
-  return { platforms: [...new Set(platforms)], layerThreshold, labels, ...parsePushNumbers({ ...flags, output: 'text' }) };
+  return { platforms: [...new Set(platforms)], layerThreshold, maxLayers, labels, ...parsePushNumbers({ ...flags, output: 'text' }) };
 }
 
 function collect(value: string, previous: unknown): string[] {

@@ -8,8 +8,7 @@ import { formatReference, parseReference } from '../registry/reference.ts';
 import type { UploadMode } from '../registry/upload.ts';
 import { ecrRegistryAuth } from '../aws/ecr.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
-import { modelcarContractProblems } from '../modelcar/contract.ts';
-import { registryImageFiles } from '../registry/image-files.ts';
+import { ECR_MAX_LAYERS_PER_IMAGE, checkChunkSize } from '../registry/limits.ts';
 import { packageVersion } from '../version.ts';
 
 export { DEFAULT_BASE } from '../modelcar/defaults.ts';
@@ -21,6 +20,8 @@ export interface ModelcarBuildInput {
   readonly platforms: readonly string[];
   readonly modelsPath: string;
   readonly layerThreshold: number;
+  /** Layers the image may have, the base's included; `auto`: ECR's 500 on ECR, no limit elsewhere. */
+  readonly maxLayers: number | 'auto';
   readonly labels: Readonly<Record<string, string>>;
   readonly cacheDir: string | undefined;
   /** `--no-cache`: neither read nor write digests. */
@@ -41,8 +42,6 @@ export interface ModelcarBuildResult extends BuildResult {
   /** `registry/repository@sha256:…`: what the InferenceService's storageUri should name (oci://…). */
   readonly reference: string;
   readonly bytes: { readonly uploaded: number; readonly skipped: number; readonly mounted: number; readonly sent: number };
-  /** The modelcar contract, checked on the pushed image from its tar headers (empty: met). */
-  readonly contract: { readonly platform: string; readonly problems: readonly string[] };
 }
 
 /** `preflight modelcar build`: see {@link buildModelcar}. */
@@ -51,6 +50,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
   if (destination.digest !== undefined) throw new UsageError(`--image ${input.image} names a digest`, { hint: 'give a tag (the digest is what the build produces)' });
   const base = parseReference(input.base);
   const ecr = isEcrHost(destination.registry);
+  checkChunkSize(input.chunkSize, ecr);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
   const epoch = sourceDateEpoch(input.env);
   const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}`, ecr: ecrRegistryAuth({ env: input.env }) };
@@ -66,6 +66,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       platforms: input.platforms,
       modelsPath: input.modelsPath,
       layerThreshold: input.layerThreshold,
+      maxLayers: input.maxLayers === 'auto' ? (ecr ? ECR_MAX_LAYERS_PER_IMAGE : undefined) : input.maxLayers,
       labels: input.labels,
       epoch,
       transport,
@@ -79,14 +80,6 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     });
     const reference = formatReference({ registry: destination.registry, repository: destination.repository, digest: result.digest });
-    const platform = input.platforms[0] ?? 'linux/amd64';
-    // The same digest is the same image: a contract it met once it meets again (re-pushes skip the read).
-    const contractKey = `modelcar-contract-ok:v1:${result.digest}:${platform}`;
-    let problems: readonly string[] = [];
-    if (!(await cache.verified(contractKey))) {
-      problems = modelcarContractProblems(await registryImageFiles(reference, platform, { env: input.env, log: input.log, signal: input.signal, insecureRegistries: input.insecureRegistries, caFile: input.caFile }));
-      if (problems.length === 0) await cache.markVerified(contractKey);
-    } else input.log.debug(`${reference}: met the modelcar contract before (digest cache)`);
     const uploadedLayers = result.layers.filter((l) => l.outcome === 'uploaded');
     const sum = (outcome: string): number => result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
     const uploadedInPush = result.blobs.filter((b) => b.outcome === 'uploaded' && !uploadedLayers.some((l) => l.digest === b.digest));
@@ -94,7 +87,6 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       ...result,
       image: formatReference({ ...destination, tag: destination.tag ?? 'latest' }),
       reference,
-      contract: { platform, problems },
       bytes: {
         uploaded: uploadedLayers.reduce((n, l) => n + l.size, 0) + uploadedInPush.reduce((n, b) => n + b.size, 0),
         // Layers uploaded in the first pass are HEADed again by the push: not skipped in any useful sense.

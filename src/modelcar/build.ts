@@ -3,16 +3,20 @@ import { Readable } from 'node:stream';
 import type { Logger } from '../context/types.ts';
 import type { BlobSource, ManifestNode } from '../image/types.ts';
 import { type DigestCache } from '../image/digest-cache.ts';
+import { isEcrHost } from '../aws/ecr-uri.ts';
+import { UsageError } from '../errors.ts';
 import { type BaseImage, BaseImageError, resolveBaseImage } from '../registry/base-image.ts';
 import { mergeLayers } from '../registry/image-files.ts';
 import { layerEntries } from '../image/tar-walk.ts';
+import { checkLayerSize } from '../registry/limits.ts';
 import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
-import type { ImageReference } from '../registry/reference.ts';
+import { type ImageReference, formatReference } from '../registry/reference.ts';
 import type { RegistryTransport } from '../registry/transport.ts';
 import { type UploadMode, uploadBlob } from '../registry/upload.ts';
 import { runPool } from '../util/pool.ts';
 import { type ModelLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex } from './config.ts';
 import { sha256 } from '../util/sha256.ts';
+import { ModelcarContractError, modelcarContractProblems, plannedLayerEntries } from './contract.ts';
 import { type PlannedLayer, planLayers } from './plan.ts';
 import { walkModelDir } from './walk.ts';
 
@@ -24,6 +28,8 @@ export interface BuildInput {
   readonly platforms: readonly string[];
   readonly modelsPath: string;
   readonly layerThreshold: number;
+  /** Layers the image may have, the base's included (ECR: 500); no limit when undefined. */
+  readonly maxLayers: number | undefined;
   readonly labels: Readonly<Record<string, string>>;
   /** Seconds since the epoch for every mtime and `created` (SOURCE_DATE_EPOCH or 0). */
   readonly epoch: number;
@@ -57,14 +63,17 @@ export interface BuildResult {
   /** The model directory: files, bytes, and bytes read from it (once each on a first push, none on an unchanged re-push). */
   readonly model: { readonly files: number; readonly bytes: number; readonly bytesRead: number };
   readonly durationMs: number;
+  /** The modelcar contract of the pushed image (first platform), checked before any upload (empty: met). */
+  readonly contract: { readonly platform: string; readonly problems: readonly string[] };
 }
 
 /**
  * Build and push a modelcar without a container engine or temp disk: resolve the base for each
- * platform first (a missing platform fails before any upload), upload each model layer while
- * hashing it (its digest is not known before: each byte is read once), then push configs, base
- * blobs (mounted or streamed registry to registry) and the manifests. Layers whose digest the cache
- * knows are only HEADed; they upload (verified) when the registry lacks them.
+ * platform first (a missing platform fails before any upload), plan the layers within the layer
+ * limit, refuse a layer ECR cannot store or an image that breaks the modelcar contract, upload each
+ * model layer while hashing it (its digest is not known before: each byte is read once), then push
+ * configs, base blobs (mounted or streamed registry to registry) and the manifests. Layers whose
+ * digest the cache knows are only HEADed; they upload (verified) when the registry lacks them.
  */
 export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   const started = performance.now();
@@ -74,13 +83,12 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   resolving.catch(() => undefined);
   const entries = await walkModelDir(input.modelDir, input.signal);
   const stats = { bytesRead: 0 };
-  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, epoch: input.epoch, stats });
   const bases: BaseImage[] = await resolving;
-  const baseKey = `modelcar-base-ok:v1:${bases[0]?.manifest.digest ?? ''}`;
-  if (!(await input.cache.verified(baseKey))) {
-    await checkBase(bases[0], input.baseName, input.signal);
-    await input.cache.markVerified(baseKey);
-  }
+  const maxLayers = modelLayerRoom(input.maxLayers, bases);
+  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, maxLayers, epoch: input.epoch, stats });
+  const ecr = isEcrHost(input.destination.registry);
+  for (const layer of planned) checkLayerSize(layer.tar.size, layer.description, ecr);
+  const contract = await checkContract(bases[0], planned, input);
   const layers = await uploadModelLayers(planned, input);
   const created = new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z');
   const modelBlobs: BlobSource[] = layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR, open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]) }));
@@ -114,22 +122,55 @@ export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
     blobs: pushed.blobs,
     model: { files: entries.filter((e) => e.kind === 'file').length, bytes: modelBytes, bytesRead: stats.bytesRead },
     durationMs: Math.round(performance.now() - started),
+    contract,
   };
 }
 
-/** A base that breaks the modelcar contract is refused before anything is uploaded. */
-async function checkBase(base: BaseImage | undefined, name: string, signal: AbortSignal): Promise<void> {
-  if (base === undefined) return;
-  const layers = [];
-  for (const blob of base.blobs.slice(1)) layers.push(await layerEntries(blob, signal));
-  const files = mergeLayers(layers);
-  if (!files.some((f) => f.path === 'bin/sh' || f.path === 'usr/bin/sh')) {
-    throw new BaseImageError(`base image ${name} has no sh: KServe's modelcar sidecar runs a shell`, { hint: 'use a base with sh, ln and sleep, such as busybox' });
+/** The layers left for the model under `maxLayers`: the most any platform's base leaves. */
+function modelLayerRoom(maxLayers: number | undefined, bases: readonly BaseImage[]): number | undefined {
+  if (maxLayers === undefined) return undefined;
+  const baseLayers = bases.reduce((n, b) => Math.max(n, b.layers.length), 0);
+  if (maxLayers - baseLayers >= 1) return maxLayers - baseLayers;
+  throw new UsageError(`--max-layers ${maxLayers} leaves no layer for the model: the base has ${baseLayers}`, { hint: `allow at least ${baseLayers + 1} (the base's layers and one for the model; ECR allows 500)` });
+}
+
+/**
+ * The modelcar contract of the image about to be pushed, from what is known before any upload: the
+ * base's tar headers and config, and the planned model layers. A violation is refused here, with
+ * nothing sent (reading the pushed image back would cost requests and pull permissions, and come
+ * after the push). The contract depends on the base and the model's paths and modes, not on file
+ * contents: once met, the digest cache skips reading the base again.
+ */
+async function checkContract(base: BaseImage | undefined, planned: readonly PlannedLayer[], input: BuildInput): Promise<BuildResult['contract']> {
+  const platform = base?.platform ?? input.platforms[0] ?? 'linux/amd64';
+  if (base === undefined) return { platform, problems: [] };
+  const image = formatReference({ ...input.destination, tag: input.destination.tag ?? 'latest' });
+  const model = planned.map((l) => plannedLayerEntries(l.entries));
+  const tree = sha256(Buffer.from(JSON.stringify(model.map((layer) => layer.map((e) => [e.path, e.type, e.mode])))));
+  const key = `modelcar-contract-ok:v2:${base.manifest.digest}:${tree}`;
+  if (await input.cache.verified(key)) {
+    input.log.debug(`${image}: met the modelcar contract before (digest cache)`);
+    return { platform, problems: [] };
   }
-  const entrypoint: unknown = typeof base.configJson.config === 'object' && base.configJson.config !== null ? Reflect.get(base.configJson.config, 'Entrypoint') : undefined;
+  const baseLayers = [];
+  for (const blob of base.blobs.slice(1)) baseLayers.push(await layerEntries(blob, input.signal));
+  const baseFiles = mergeLayers(baseLayers);
+  // The base's own faults first: their fix is another base.
+  if (!baseFiles.some((f) => f.path === 'bin/sh' || f.path === 'usr/bin/sh')) {
+    throw new BaseImageError(`base image ${input.baseName} has no sh: KServe's modelcar sidecar runs a shell`, { hint: 'use a base with sh, ln and sleep, such as busybox' });
+  }
+  const config: unknown = base.configJson.config;
+  const entrypoint: unknown = typeof config === 'object' && config !== null ? Reflect.get(config, 'Entrypoint') : undefined;
   if (Array.isArray(entrypoint) && entrypoint.length > 0) {
-    throw new BaseImageError(`base image ${name} has ENTRYPOINT ${JSON.stringify(entrypoint)}: KServe passes its own command, which an ENTRYPOINT would swallow`, { hint: 'use a base without an ENTRYPOINT, such as busybox' });
+    throw new BaseImageError(`base image ${input.baseName} has ENTRYPOINT ${JSON.stringify(entrypoint)}: KServe passes its own command, which an ENTRYPOINT would swallow`, { hint: 'use a base without an ENTRYPOINT, such as busybox' });
   }
+  // modelcarImage keeps the base's Entrypoint: none, as checked above.
+  const problems = modelcarContractProblems({ image, files: mergeLayers([...baseLayers, ...model]), entrypoint: [] });
+  if (problems.length > 0) {
+    throw new ModelcarContractError(`the modelcar would not work in KServe: ${problems.join('; ')}`, { hint: 'nothing was pushed; KServe mounts the model from /models (--models-path /models)' });
+  }
+  await input.cache.markVerified(key);
+  return { platform, problems };
 }
 
 function rootNode(children: readonly ManifestNode[]): ManifestNode {

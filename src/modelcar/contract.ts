@@ -1,12 +1,23 @@
 import type { ImageFiles } from '../context/types.ts';
+import { PreflightError } from '../errors.ts';
+import { numeric } from '../image/tar-fields.ts';
+import type { LayerEntry } from '../image/tar-walk.ts';
+import type { TarEntry } from './layer-tar.ts';
+import { BLOCK, tarHeader } from './tar-header.ts';
 
 const SHELLS = ['bin/sh', 'usr/bin/sh'];
 
+/** A modelcar that would break the contract: refused before any upload, like a base without sh. */
+export class ModelcarContractError extends PreflightError {
+  override readonly exitCode = 2;
+}
+
 /**
  * What breaks a KServe modelcar, in words a user can act on: no /models or an empty one, no sh, an
- * ENTRYPOINT, model paths other uids cannot read. Used by the modelcar-contract check and after a build.
+ * ENTRYPOINT, model paths other uids cannot read. Used by the modelcar-contract check, and by the
+ * build on the image it is about to push.
  */
-export function modelcarContractProblems(image: ImageFiles): string[] {
+export function modelcarContractProblems(image: Pick<ImageFiles, 'image' | 'files' | 'entrypoint'>): string[] {
   const problems: string[] = [];
   const models = image.files.filter((f) => f.path === 'models' || f.path.startsWith('models/'));
   if (models.length === 0) problems.push(`${image.image} has no /models`);
@@ -19,4 +30,19 @@ export function modelcarContractProblems(image: ImageFiles): string[] {
     problems.push(`${image.image}: ${unreadable.length} model path(s) not readable by other uids: ${names.join(', ')}${unreadable.length > 3 ? ', …' : ''}`);
   }
   return problems;
+}
+
+/**
+ * A planned layer's entries as a registry reader would list them, without reading a model byte. The
+ * mode is read back from the header bytes the layer will carry, so the contract sees what is sent.
+ */
+export function plannedLayerEntries(entries: readonly TarEntry[]): LayerEntry[] {
+  return entries.map((entry) => {
+    const size = entry.type === 'file' ? entry.size : 0;
+    const linkname = entry.type === 'symlink' ? entry.target : undefined;
+    const header = tarHeader({ name: entry.name, type: entry.type, size, mtime: 0, ...(linkname === undefined ? {} : { linkname }) });
+    // The entry's own ustar block is the last one; a PAX header may precede it.
+    const mode = numeric(header.subarray(header.length - BLOCK), 100, 8) & 0o7777;
+    return { path: entry.name.replace(/\/+$/, ''), type: entry.type, mode, size, ...(linkname === undefined ? {} : { linkname }) };
+  });
 }
