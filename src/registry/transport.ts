@@ -6,6 +6,7 @@ import { parseChallenge } from './challenge.ts';
 import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
 import type { RegistryCredentials } from './credentials.ts';
 import { RegistryError, isExpiredTokenAnswer, parseErrorBody } from './errors.ts';
+import { ecrConnectionCut, ecrHint } from './ecr-answers.ts';
 import { isLoopbackHost } from './reference.ts';
 import { TokenCache } from './token-cache.ts';
 import { loadAgent } from './undici-agent.ts';
@@ -108,7 +109,8 @@ export class RegistryTransport {
       try {
         response = await this.send(req);
       } catch (error) {
-        if (req.signal?.aborted === true || !retry || attempt >= policy.attempts || !isNetworkError(error)) throw error;
+        if (req.signal?.aborted === true || !isNetworkError(error)) throw error;
+        if (!retry || attempt >= policy.attempts) throw ecrConnectionCut(this.registry, req.method, req.path, error) ?? error;
         await this.pause(policy, attempt, undefined, req, `network error: ${errorMessage(error)}`);
         continue;
       }
@@ -140,7 +142,7 @@ export class RegistryTransport {
     return new RegistryError(`${this.registry}: ${what} answered ${status}${detail === '' ? '' : ` (${detail})`}`, {
       status,
       code,
-      hint: hintFor(status, this.registry, this.credentials),
+      hint: ecrHint(this.registry, req.path, status, code, message) ?? hintFor(status, this.registry, this.credentials),
     });
   }
 
