@@ -128,7 +128,7 @@ describe('cloud checks through preflight check, against the AWS and Kubernetes e
     aws.state.simulationDenied = true;
     const unproven = await check(['--only', 'ecr-permissions']);
     expect(unproven.rows.get('ecr-permissions')).toMatchObject({ status: 'warn' });
-    expect(unproven.rows.get('ecr-permissions')?.message).toContain('but not ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage, ecr:BatchGetImage');
+    expect(unproven.rows.get('ecr-permissions')?.message).toMatch(/but not ecr:InitiateLayerUpload, ecr:UploadLayerPart, ecr:CompleteLayerUpload, ecr:PutImage$/);
     aws.state.decisions.set('ecr:BatchCheckLayerAvailability', 'implicitDeny');
     const denied = await check(['--only', 'ecr-permissions']);
     expect(denied.rows.get('ecr-permissions')?.status).toBe('fail');
