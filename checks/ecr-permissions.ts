@@ -26,7 +26,7 @@ export default defineCheck({
   id: 'ecr-permissions',
   title: 'The IAM identity may push to the ECR repository',
   scope: 'any',
-  inspects: 'iam:SimulatePrincipalPolicy for the caller\'s role or user over the ECR push actions (and the reads of an ECR base); side-effect-free ECR probes when simulation is denied',
+  inspects: 'iam:SimulatePrincipalPolicy for the caller\'s role or user over the ECR push actions; side-effect-free ECR probes when simulation is denied',
   appliesTo: appliesToEcr,
   async run(ctx) {
     const target = ecrTarget(ctx);

@@ -100,7 +100,7 @@ export function planLayers(entries: readonly ModelEntry[], options: PlanOptions)
  * upload in parallel and stay below ECR's 52,000 MiB when any cut can. Only the file list decides
  * the cuts, so the same files always give the same layers (the same digests, cache hits included).
  */
-export function groupFiles(files: readonly ModelFile[], room: number): ModelFile[][] {
+function groupFiles(files: readonly ModelFile[], room: number): ModelFile[][] {
   if (files.length <= room) return files.map((f) => [f]);
   const weights = files.map(weight);
   // The smallest cap whose greedy cut needs at most `room` runs (binary search: the run count only falls as the cap grows).
