@@ -275,6 +275,16 @@ describe('ECR registry double: chunked uploads', () => {
     ]);
   });
 
+  it('a part longer than its Content-Range is refused and not stored', async () => {
+    const started = await startUpload('team/model');
+    const path = header(started, 'location');
+    const body = Buffer.from(`14\r\n${'b'.repeat(20)}\r\n0\r\n\r\n`);
+    const status = await raw([`PATCH ${path} HTTP/1.1`, `Host: ${ecr.host}`, `Authorization: ${basic()}`, 'Content-Range: 0-9', 'Transfer-Encoding: chunked'], body, false);
+    expect(status).toBe('HTTP/1.1 400 Bad Request');
+    const part = randomBytes(MiB);
+    expect((await patch(path, part, 0)).status).toBe(201);
+  });
+
   it('an unknown upload is 404 BLOB_UPLOAD_UNKNOWN; DELETE ends a session', async () => {
     const started = await startUpload('team/model');
     expect((await call('DELETE', header(started, 'location'))).status).toBe(204);

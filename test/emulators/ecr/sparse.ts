@@ -37,8 +37,12 @@ export async function writeBody(body: AsyncIterable<unknown>, file: FileHandle, 
     pending.length = 0;
     pendingBytes = 0;
   };
+  // Iterated by hand: leaving a `for await` early would destroy the request, and with it the socket the
+  // 400 for an oversized part still has to go out on.
+  const chunks = body[Symbol.asyncIterator]();
   try {
-    for await (const chunk of body) {
+    for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) {
+      const chunk: unknown = next.value;
       let rest = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
       bytes += rest.length;
       if (bytes > limit) return { kind: 'over', bytes };

@@ -92,15 +92,20 @@ export class UploadSession {
       const chunked = plan.kind === 'chunked';
       const expected = chunked ? plan.length : undefined;
       const limit = chunked ? (plan.length ?? limits.maxPartBytes) : limits.maxLayerBytes - this.held;
-      const outcome = await writeBody(req, this.#file, this.#hash, this.held, limit);
+      const outcome = await writeBody(req, this.#file, this.#hash, this.held, limit).catch(async (error: unknown) => {
+        this.#hash = before.hash;
+        await this.#file.truncate(before.held);
+        throw error;
+      });
       const whole = outcome.kind === 'complete' && req.complete;
       const rightLength = expected === undefined || outcome.bytes === expected;
       if (!whole || !rightLength) {
         this.#hash = before.hash;
         await this.#file.truncate(before.held);
-        if (outcome.kind === 'over') return chunked ? invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`) : layerTooLarge(limits);
-        if (!whole) return CUT;
-        return invalid('the layer part is not as long as its Content-Range says');
+        if (outcome.kind === 'over' && !chunked) return layerTooLarge(limits);
+        if (outcome.kind === 'over' && expected === undefined) return invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`);
+        if (outcome.kind === 'over' || whole) return invalid('the layer part is not as long as its Content-Range says');
+        return CUT;
       }
       this.held += outcome.bytes;
       await this.#file.truncate(this.held);
