@@ -112,6 +112,12 @@ export function isEcrHost(host: string): boolean {
   return parseHost(host).ok;
 }
 
+/** The region of an ECR registry host (the region its tokens must come from); undefined for other hosts. */
+export function ecrHostRegion(host: string): string | undefined {
+  const parsed = parseHost(host);
+  return parsed.ok ? parsed.host.region : undefined;
+}
+
 function parseHost(written: string): HostParse {
   const host = written.toLowerCase();
   const match = LOOSE_HOST.exec(host);

@@ -2,7 +2,7 @@ import type { EcrTokenSource } from '../registry/credentials.ts';
 import { PreflightError } from '../errors.ts';
 import { type AwsCredentials, type AwsSettings, clientConfig, resolveRegion } from './clients.ts';
 import { resolveCredentials } from './credentials.ts';
-import { isEcrHost, parseEcrUri } from './ecr-uri.ts';
+import { ecrHostRegion, isEcrHost } from './ecr-uri.ts';
 
 /**
  * ECR registry tokens through `ecr:GetAuthorizationToken`, with the expiry ECR returns (12 hours as
@@ -74,8 +74,8 @@ export function ecrRegistryAuth(options: { readonly env: Readonly<Record<string,
     isEcrHost,
     tokens: new SdkEcrTokenSource(async (host) => {
       credentials ??= resolveCredentials(options);
-      const parsed = parseEcrUri(`${host}/x`);
-      return { region: parsed.ok ? parsed.value.region : resolveRegion({ env: options.env }), credentials: await credentials, env: options.env };
+      // The token must come from the registry's own region, whatever AWS_REGION says.
+      return { region: ecrHostRegion(host) ?? resolveRegion({ env: options.env }), credentials: await credentials, env: options.env };
     }),
   };
 }

@@ -1,4 +1,4 @@
-import { isEcrHost, parseEcrUri } from '../aws/ecr-uri.ts';
+import { ecrHostRegion, isEcrHost } from '../aws/ecr-uri.ts';
 import { RegistryError } from './errors.ts';
 
 /**
@@ -49,6 +49,5 @@ function target(path: string): { repository: string; reference: string } {
 }
 
 function regionOf(registry: string): string {
-  const parsed = parseEcrUri(`${registry}/x`);
-  return parsed.ok ? parsed.value.region : '<region>';
+  return ecrHostRegion(registry) ?? '<region>';
 }

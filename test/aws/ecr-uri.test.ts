@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type EcrUri, isEcrHost, parseEcrUri } from '../../src/aws/ecr-uri.ts';
+import { type EcrUri, ecrHostRegion, isEcrHost, parseEcrUri } from '../../src/aws/ecr-uri.ts';
 import * as pluginApi from '../../src/plugin.ts';
 
 const ACCOUNT = '123456789012';
@@ -181,6 +181,19 @@ describe('isEcrHost', () => {
     { host: '', ecr: false },
   ])('$host → $ecr', ({ host, ecr }) => {
     expect(isEcrHost(host)).toBe(ecr);
+  });
+});
+
+describe('ecrHostRegion', () => {
+  // The ECR token source asks the registry's own region for its token: a parse of host + a one-letter
+  // repository (shorter than ECR allows) used to fail silently and fall back to AWS_REGION.
+  it.each([
+    [`${ACCOUNT}.dkr.ecr.ap-southeast-2.amazonaws.com`, 'ap-southeast-2'],
+    [`${ACCOUNT}.dkr-ecr-fips.us-west-2.on.aws`, 'us-west-2'],
+    [`${ACCOUNT}.dkr.ecr.cn-north-1.amazonaws.com.cn`, 'cn-north-1'],
+    ['quay.io', undefined],
+  ])('%s → %s', (host, region) => {
+    expect(ecrHostRegion(host)).toBe(region);
   });
 });
 

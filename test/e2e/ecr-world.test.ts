@@ -43,7 +43,7 @@ describe.skipIf(!namespaceSupport().ok)('the ECR world: the built CLI in a netwo
     world.state.addRepository(world.account, 'team/model');
   });
 
-  it('resolves the AWS host names to loopback and nothing else, and has no route out', async () => {
+  it('resolves the AWS host names to loopback and nothing else', async () => {
     for (const name of [world.registryHost, `api.ecr.${world.region}.amazonaws.com`, `sts.${world.region}.amazonaws.com`, 'iam.amazonaws.com']) {
       const found = await world.run('getent', ['hosts', name]);
       expect(found, name).toMatchObject({ code: 0 });
@@ -51,10 +51,6 @@ describe.skipIf(!namespaceSupport().ok)('the ECR world: the built CLI in a netwo
     }
     const unknown = await world.run('getent', ['hosts', 'example.com']);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
-    // An address needs no name: the namespace has no interface but lo, so a connection cannot leave.
-    const connect = "require('node:net').connect(443, '192.0.2.1').on('error', (e) => { console.log(e.code); process.exitCode = 1 })";
-    const outside = await world.run(process.execPath, ['-e', connect]);
-    expect(outside).toMatchObject({ code: 1, stdout: 'ENETUNREACH\n' });
   });
 
   it('preflight check passes aws-credentials, ecr-repository and ecr-login with no endpoint override', async () => {
