@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../emulators/aws/state.ts';
 import { imageManifest, memoryBlob, randomBlob } from '../support/blobs.ts';
@@ -65,6 +68,47 @@ function outcomes(stdout: string): string[] {
   return (Array.isArray(blobs) ? blobs : []).map((b: unknown) => (typeof b === 'object' && b !== null && 'outcome' in b ? String(b.outcome) : ''));
 }
 
+/**
+ * Every regular file of the image's layers, by path, read back as a client must read ECR: the blob
+ * GET answers 307 to storage, which is fetched without the registry's Authorization (storage refuses
+ * a request that carries it, as S3 does with its presigned URLs).
+ */
+async function filesOf(repository: string, tag: string): Promise<Map<string, Buffer>> {
+  return withLoopbackRegistry(async (host, password) => {
+    const authorization = `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
+    const manifest: unknown = await (await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, { headers: { authorization, accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
+    const layers: unknown = typeof manifest === 'object' && manifest !== null && 'layers' in manifest ? manifest.layers : [];
+    const files = new Map<string, Buffer>();
+    for (const layer of Array.isArray(layers) ? layers.map((l: unknown) => l) : []) {
+      const digest = typeof layer === 'object' && layer !== null && 'digest' in layer ? String(layer.digest) : '';
+      const redirect = await fetch(`http://${host}/v2/${repository}/blobs/${digest}`, { headers: { authorization }, redirect: 'manual' });
+      expect(redirect.status).toBe(307);
+      const bytes = Buffer.from(await (await fetch(redirect.headers.get('location') ?? '')).arrayBuffer());
+      expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(digest);
+      const gzip = typeof layer === 'object' && layer !== null && 'mediaType' in layer && String(layer.mediaType).endsWith('+gzip');
+      for (const [path, content] of await untar(gzip ? gunzipSync(bytes) : bytes)) files.set(path, content);
+    }
+    return files;
+  });
+}
+
+async function untar(bytes: Buffer): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const reader = extract();
+  reader.on('entry', (header, stream, next) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('end', () => {
+      if (header.type === 'file') files.set(header.name, Buffer.concat(chunks));
+      next();
+    });
+  });
+  const done = once(reader, 'finish');
+  reader.end(bytes);
+  await done;
+  return files;
+}
+
 async function layoutWith(name: string, layers: ReturnType<typeof randomBlob>[]): Promise<string> {
   const dir = join(work, name);
   const image = imageManifest(layers);
@@ -82,6 +126,9 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
       pushBusyboxBase({ host, url: `http://${host}`, username: 'AWS', password, dataDir: work, stop: () => Promise.resolve() }, 'base/busybox'),
     );
     base = seeded.reference.replace(/^[^/]+/, world.registryHost);
+    await mkdir(join(work, 'model'));
+    await writeFile(join(work, 'model', 'config.json'), '{"architectures": ["MistralForCausalLM"]}');
+    await writeFile(join(work, 'model', 'model.safetensors'), randomBlob(12 * MiB).bytes);
   }, 120_000);
 
   afterAll(async () => {
@@ -113,9 +160,6 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
   it('modelcar build: base from ECR, model layers in ECR parts, contract known before the push, no read-back', async () => {
     world.state.addRepository(world.account, 'team/model');
     const model = join(work, 'model');
-    await mkdir(model);
-    await writeFile(join(model, 'config.json'), '{"architectures": ["MistralForCausalLM"]}');
-    await writeFile(join(model, 'model.safetensors'), randomBlob(12 * MiB).bytes);
     const before = world.registry.log.requests.length;
     const result = await world.runCli(['modelcar', 'build', '--model-dir', model, '--image', `${world.registryHost}/team/model:v1`, '--base', base, '--no-cache', '-o', 'json'], { env: world.env(pipeline) });
     expectKnownFailure(result, 0);
@@ -143,6 +187,40 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
     } finally {
       world.state.ecrBlobMounting.delete(world.account);
     }
+  });
+
+  it('a model with more large files than ECR has layers: at most 500 layers, every file read back byte for byte', async () => {
+    world.state.addRepository(world.account, 'team/many');
+    const model = join(work, 'many');
+    await mkdir(model);
+    const written = new Map<string, Buffer>();
+    for (let i = 0; i < 520; i++) {
+      const bytes = randomBlob(1500 + i).bytes;
+      const name = `shard-${String(i).padStart(4, '0')}.bin`;
+      written.set(name, bytes);
+      await writeFile(join(model, name), bytes);
+    }
+    const result = await world.runCli(['modelcar', 'build', '--model-dir', model, '--image', `${world.registryHost}/team/many:v1`, '--base', base, '--layer-threshold', '1KiB', '--no-cache'], { env: world.env(pipeline) });
+    expectKnownFailure(result, 0);
+    const pushed = world.registry.log.manifests.filter((m) => m.repository === 'team/many');
+    expect(pushed.map((m) => m.status)).toEqual([201]);
+    expect(pushed[0]?.layers).toBeLessThanOrEqual(500);
+    const files = await filesOf('team/many', 'v1');
+    for (const [name, bytes] of written) expect(files.get(`models/${name}`)?.equals(bytes), name).toBe(true);
+  }, 180_000);
+
+  it('preflight run: checks through the real STS, IAM and ECR host names, then the build, then the KFP output', async () => {
+    world.state.addRepository(world.account, 'team/run');
+    const out = join(work, 'run-out', 'image_uri');
+    const result = await world.runCli(
+      ['run', '--model-dir', join(work, 'model'), '--image', `${world.registryHost}/team/run`, '--tag', 'v1', '--base', base, '--no-cache', '--only', 'ecr-uri,aws-credentials,ecr-repository,ecr-permissions,ecr-login', '--image-uri-file', out],
+      { env: world.env(pipeline) },
+    );
+    expectKnownFailure(result, 0);
+    for (const id of ['aws-credentials', 'ecr-repository', 'ecr-permissions', 'ecr-login']) expect(result.stderr).toMatch(new RegExp(`PASS\\s+${id}`));
+    const uri = await readFile(out, 'utf8');
+    expect(uri).toMatch(new RegExp(`^${world.registryHost}/team/run@sha256:[0-9a-f]{64}$`));
+    expect(world.state.calls.some((c) => c.operation === 'SimulatePrincipalPolicy')).toBe(true);
   });
 
   it('a repository that does not exist: one line naming it and aws ecr create-repository, exit 1', async () => {
