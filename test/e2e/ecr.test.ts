@@ -1,17 +1,15 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { gunzipSync } from 'node:zlib';
 import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Identity } from '../emulators/aws/state.ts';
 import { imageManifest, memoryBlob, randomBlob } from '../support/blobs.ts';
 import { pushBusyboxBase } from '../support/busybox-base.ts';
 import type { CliResult } from '../support/cli.ts';
 import { type EcrWorld, namespaceSupport, startEcrWorld } from '../support/ecr-world.ts';
+import { imageFiles } from '../support/ecr-read-back.ts';
 import { writeLayout } from '../support/layout.ts';
 
 const MiB = 2 ** 20;
@@ -66,47 +64,6 @@ function outcomes(stdout: string): string[] {
   const report: unknown = JSON.parse(stdout);
   const blobs: unknown = typeof report === 'object' && report !== null && 'blobs' in report ? report.blobs : [];
   return (Array.isArray(blobs) ? blobs : []).map((b: unknown) => (typeof b === 'object' && b !== null && 'outcome' in b ? String(b.outcome) : ''));
-}
-
-/**
- * Every regular file of the image's layers, by path, read back as a client must read ECR: the blob
- * GET answers 307 to storage, which is fetched without the registry's Authorization (storage refuses
- * a request that carries it, as S3 does with its presigned URLs).
- */
-async function filesOf(repository: string, tag: string): Promise<Map<string, Buffer>> {
-  return withLoopbackRegistry(async (host, password) => {
-    const authorization = `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
-    const manifest: unknown = await (await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, { headers: { authorization, accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
-    const layers: unknown = typeof manifest === 'object' && manifest !== null && 'layers' in manifest ? manifest.layers : [];
-    const files = new Map<string, Buffer>();
-    for (const layer of Array.isArray(layers) ? layers.map((l: unknown) => l) : []) {
-      const digest = typeof layer === 'object' && layer !== null && 'digest' in layer ? String(layer.digest) : '';
-      const redirect = await fetch(`http://${host}/v2/${repository}/blobs/${digest}`, { headers: { authorization }, redirect: 'manual' });
-      expect(redirect.status).toBe(307);
-      const bytes = Buffer.from(await (await fetch(redirect.headers.get('location') ?? '')).arrayBuffer());
-      expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(digest);
-      const gzip = typeof layer === 'object' && layer !== null && 'mediaType' in layer && String(layer.mediaType).endsWith('+gzip');
-      for (const [path, content] of await untar(gzip ? gunzipSync(bytes) : bytes)) files.set(path, content);
-    }
-    return files;
-  });
-}
-
-async function untar(bytes: Buffer): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>();
-  const reader = extract();
-  reader.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => {
-      if (header.type === 'file') files.set(header.name, Buffer.concat(chunks));
-      next();
-    });
-  });
-  const done = once(reader, 'finish');
-  reader.end(bytes);
-  await done;
-  return files;
 }
 
 async function layoutWith(name: string, layers: ReturnType<typeof randomBlob>[]): Promise<string> {
@@ -205,7 +162,7 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
     const pushed = world.registry.log.manifests.filter((m) => m.repository === 'team/many');
     expect(pushed.map((m) => m.status)).toEqual([201]);
     expect(pushed[0]?.layers).toBeLessThanOrEqual(500);
-    const files = await filesOf('team/many', 'v1');
+    const files = await withLoopbackRegistry((host, password) => imageFiles(`http://${host}`, password, 'team/many', 'v1'));
     for (const [name, bytes] of written) expect(files.get(`models/${name}`)?.equals(bytes), name).toBe(true);
   }, 180_000);
 
