@@ -62,8 +62,9 @@ export function runCommandDefinition(): Command {
       'after',
       `
 The check report and the upload progress go to stderr; stdout gets the pushed repo@sha256:….
-Exit codes: 0 pushed, 3 a check failed (nothing pushed) or the pushed image breaks the modelcar
-contract, 4 warnings under --strict (nothing pushed), 2 bad input, 1 registry or I/O failure.`,
+Exit codes: 0 pushed, 3 a check failed (nothing pushed), 4 warnings under --strict (nothing
+pushed), 2 bad input or an image that would break the modelcar contract (nothing pushed), 1 registry
+or I/O failure.`,
     );
 }
 

@@ -36,10 +36,9 @@ export async function runPush(source: string, destination: string, flags: PushFl
 }
 
 export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, signal: AbortSignal): Promise<number> {
-  const result = await buildAndPushModelcar(flags, term, signal);
-  // Pushed, but not a working modelcar: say so and fail like a failed check (exit 3).
-  for (const problem of result.contract.problems) term.err(`modelcar-contract: ${problem}\n`);
-  return result.contract.problems.length > 0 ? 3 : 0;
+  // The contract is checked before any upload: a breach throws (exit 2, nothing pushed).
+  await buildAndPushModelcar(flags, term, signal);
+  return 0;
 }
 
 /** The build with progress, the result printed and the digest file written; shared by `modelcar build` and `run`. */
