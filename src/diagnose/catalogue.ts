@@ -71,7 +71,7 @@ export const CATALOGUE: readonly KnownFailure[] = [
     title: 'ECR: too many layers in one image (405)',
     patterns: [/Limit on number of layers per image exceeded/i],
     cause: 'The image manifest lists more layers than ECR accepts per image, and ECR answers the manifest PUT with 405 UNSUPPORTED.',
-    fix: 'Use fewer layers: for a modelcar raise --layer-threshold so that fewer files get a layer of their own (small files share one); for Dockerfile builds, merge COPY/RUN steps.',
+    fix: 'Use at most 500 layers, the base\'s included: preflight modelcar build groups large files to stay within --max-layers (auto: 500 on ECR); for Dockerfile builds, merge COPY/RUN steps.',
     examples: ['Error: UnexpectedHTTPStatusCode(when: "pushing manifest", code: 405, details: "{\\"errors\\":[{\\"code\\":\\"UNSUPPORTED\\",\\"message\\":\\"Invalid parameter at \'ImageManifest\' failed to satisfy constraint: \'Limit on number of layers per image exceeded\'\\"}]}")'],
   },
   {
