@@ -6,7 +6,6 @@ import { createTransport } from '../registry/client.ts';
 import type { PushEvent } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
 import type { UploadMode } from '../registry/upload.ts';
-import { ecrRegistryAuth } from '../aws/ecr.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
 import { ECR_MAX_LAYERS_PER_IMAGE, checkChunkSize } from '../registry/limits.ts';
 import { packageVersion } from '../version.ts';
@@ -53,7 +52,7 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
   checkChunkSize(input.chunkSize, ecr);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
   const epoch = sourceDateEpoch(input.env);
-  const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}`, ecr: ecrRegistryAuth({ env: input.env }) };
+  const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}` };
   const transport = await createTransport(destination.registry, clientOptions);
   const baseTransport = base.registry === destination.registry ? transport : await createTransport(base.registry, clientOptions);
   const cache = openDigestCache(input.useCache ? (input.cacheDir ?? defaultCacheDir(input.env)) : undefined, input.log);

@@ -77,7 +77,7 @@ describe.skipIf(!namespaceSupport().ok)('the ECR world: the built CLI in a netwo
     expect(result.code).toBe(3);
   });
 
-  it('a kill from onStdout reaches the command in the namespace: SIGTERM through the forwarder, SIGKILL to its group', async () => {
+  it('a kill from onStdout reaches the command in the namespace: SIGTERM through the forwarder; SIGKILL kills the forwarder and with it the command', async () => {
     // `wait` returns as soon as a trapped signal arrives; the trap takes its background sleep along.
     const script = 'sleep 60 & trap \'kill $!; echo terminated; exit 7\' TERM; echo ready; wait';
     const term = await world.run('sh', ['-c', script], { onStdout: (soFar, child) => soFar === 'ready\n' && child.kill('SIGTERM') });

@@ -36,7 +36,7 @@ export interface EcrWorld {
 export interface WorldRunOptions {
   readonly env?: Record<string, string>;
   readonly cwd?: string;
-  /** Called with the stdout so far on every chunk; `kill` reaches the command (SIGINT/SIGTERM through the forwarder, others to its whole process group). */
+  /** Called with the stdout so far on every chunk; `kill` reaches the command (SIGINT/SIGTERM through the forwarder; SIGKILL kills the forwarder, whose death kills the command). */
   readonly onStdout?: (soFar: string, child: { kill(signal: NodeJS.Signals): boolean }) => void;
 }
 
@@ -46,7 +46,7 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 const ENTER = 'ip link set lo up && mount --bind "$PREFLIGHT_NETNS_HOSTS" /etc/hosts && exec "$PREFLIGHT_NETNS_NODE" "$PREFLIGHT_NETNS_SCRIPT" "$PREFLIGHT_NETNS_SOCKET" -- "$@"';
 
 // A test worker that dies without afterAll would leave namespaced processes and temp dirs behind.
-const liveGroups = new Set<ChildProcess>();
+const liveChildren = new Set<ChildProcess>();
 const liveDirs = new Set<string>();
 let exitHookInstalled = false;
 let support: { ok: true } | { ok: false; reason: string } | undefined;
@@ -145,7 +145,7 @@ export async function startEcrWorld(options: { account?: string; region?: string
       runCli: (args, run = {}) => inside(process.execPath, [CLI, ...args], { PATH: path, NO_COLOR: '1', ...run.env }, run),
       run: (command, argv, run = {}) => inside(command, argv, { PATH: path, ...run.env }, run),
       close: async () => {
-        await Promise.all([...children].map((child) => stopGroup(child)));
+        await Promise.all([...children].map((child) => stopChild(child)));
         server.closeAllConnections();
         server.close();
         await once(server, 'close');
@@ -171,7 +171,7 @@ interface InsideSpawn {
   readonly children: Set<ChildProcess>;
 }
 
-/** `unshare` execs into sh, which execs the forwarder: the pid we get is the forwarder, the leader of its own process group. */
+/** `unshare` execs into sh, which execs the forwarder: the pid we get is the forwarder's. */
 function spawnInside(spec: InsideSpawn): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = {
@@ -183,11 +183,14 @@ function spawnInside(spec: InsideSpawn): Promise<CliResult> {
       PREFLIGHT_NETNS_ENV: JSON.stringify(spec.env),
     };
     const argv = ['--net', '--mount', '--', 'sh', '-c', ENTER, 'sh', spec.command, ...spec.argv];
-    const child = spawn('unshare', argv, { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // Not detached: a new session is a new scheduler autogroup, and on this machine kind a process in
+    // one got no CPU at all while the spawning session ran CPU hogs (a 1-second push took minutes
+    // under load). The command dies with the forwarder instead (setpriv --pdeathsig in the forwarder).
+    const child = spawn('unshare', argv, { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     spec.children.add(child);
-    liveGroups.add(child);
-    // The forwarder passes SIGINT/SIGTERM on; anything else (SIGKILL) must reach the command directly.
-    const kill = (signal: NodeJS.Signals): boolean => (signal === 'SIGINT' || signal === 'SIGTERM' ? child.kill(signal) : signalGroup(child, signal));
+    liveChildren.add(child);
+    // The forwarder passes SIGINT/SIGTERM on; a SIGKILL kills it, and its death kills the command.
+    const kill = (signal: NodeJS.Signals): boolean => child.kill(signal);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -198,28 +201,16 @@ function spawnInside(spec: InsideSpawn): Promise<CliResult> {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       spec.children.delete(child);
-      liveGroups.delete(child);
+      liveChildren.delete(child);
       resolve({ code, signal, stdout, stderr });
     });
   });
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
-  if (child.pid === undefined) return false;
-  try {
-    process.kill(-child.pid, signal);
-    return true;
-  } catch (error) {
-    // The group is already gone: nothing left to signal.
-    if (error instanceof Error && 'code' in error && error.code === 'ESRCH') return false;
-    throw error;
-  }
-}
-
-async function stopGroup(child: ChildProcess): Promise<void> {
+async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const closed = once(child, 'close');
-  signalGroup(child, 'SIGKILL');
+  child.kill('SIGKILL');
   await closed;
 }
 
@@ -228,7 +219,7 @@ function installExitHook(): void {
   exitHookInstalled = true;
   // 'exit' handlers must be synchronous, hence kill without waiting and rmSync.
   process.once('exit', () => {
-    for (const child of liveGroups) signalGroup(child, 'SIGKILL');
+    for (const child of liveChildren) child.kill('SIGKILL');
     for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
   });
 }

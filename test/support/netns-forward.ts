@@ -38,7 +38,9 @@ async function main(argv: readonly string[]): Promise<void> {
   server.listen(443, '127.0.0.1');
   await once(server, 'listening');
 
-  const child = spawn(command, args, { env, stdio: 'inherit' });
+  // The command must not outlive this process (a SIGKILL of the forwarder is how tests kill it):
+  // setpriv sets its parent-death signal before exec.
+  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { env, stdio: 'inherit' });
   // The test signals this process (the one it spawned); the command is what must hear it.
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
