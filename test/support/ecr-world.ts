@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -12,6 +11,7 @@ import { awsRequestHandler } from '../emulators/aws/server.ts';
 import { AwsState, type Identity } from '../emulators/aws/state.ts';
 import { createEcrRegistry, type EcrRegistry } from '../emulators/ecr/registry.ts';
 import { CLI, type CliResult, REPO_ROOT, runCommand } from './cli.ts';
+import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
 
 export interface EcrWorld {
   readonly account: string;
@@ -45,10 +45,6 @@ const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 // Values reach the script through the env, never by interpolation.
 const ENTER = 'ip link set lo up && mount --bind "$PREFLIGHT_NETNS_HOSTS" /etc/hosts && exec "$PREFLIGHT_NETNS_NODE" "$PREFLIGHT_NETNS_SCRIPT" "$PREFLIGHT_NETNS_SOCKET" -- "$@"';
 
-// A test worker that dies without afterAll would leave namespaced processes and temp dirs behind.
-const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
 let support: { ok: true } | { ok: false; reason: string } | undefined;
 
 /** Whether namespaces can be made here (root, unshare, ip). Under CI=true an unsupported machine throws: a failure, never a skip. */
@@ -214,15 +210,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await closed;
 }
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers must be synchronous, hence kill without waiting and rmSync.
-  process.once('exit', () => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 /** A throwaway CA (ca.pem) and a server certificate for `names` signed by it. */
 async function writeCertificates(dir: string, names: readonly string[]): Promise<{ caFile: string; cert: string; key: string }> {

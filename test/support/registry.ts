@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { rmSync } from 'node:fs';
 import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
+import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
 
 export interface RegistryOptions {
   readonly auth?: 'htpasswd';
@@ -40,10 +40,6 @@ export interface CommandResult {
 const PORT_ATTEMPTS = 5;
 const READY_ATTEMPTS = 100;
 
-// A test worker that dies without afterAll would leave registries running and temp dirs behind.
-const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
 
 /**
  * A real CNCF distribution registry on a free 127.0.0.1 port, in its own temp dir, optionally with
@@ -175,15 +171,6 @@ class RegistryProcess {
   }
 }
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers must be synchronous, hence kill without waiting and rmSync.
-  process.once('exit', () => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 async function findRegistryBinary(explicit: string | undefined): Promise<string> {
   const candidates = explicit === undefined ? [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'docker-registry')), '/usr/bin/docker-registry'] : [explicit];
