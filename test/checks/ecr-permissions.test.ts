@@ -5,9 +5,9 @@ import type { CheckContext, CheckOptions, PolicyDecision } from '../../src/plugi
 import { pushBusyboxBase } from '../support/busybox-base.ts';
 import { fakeContext } from '../support/context.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { testLog } from '../support/push-helpers.ts';
 import { type RegistryHandle, startRegistry } from '../support/registry.ts';
 import { testdir } from '../support/testdir.ts';
+import { modelcarInput } from '../support/modelcar-input.ts';
 
 const HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const ARN = 'arn:aws:ecr:eu-west-1:123456789012:repository';
@@ -83,26 +83,7 @@ describe('ecr-permissions agrees with the requests of a real modelcar build', ()
 
   it('every request of a first push (base on the same registry, so mounted) maps to an action the check simulates on that repository', async () => {
     const dir = await testdir({ 'config.json': '{}', 'weights.bin': 'w'.repeat(4096) });
-    await modelcarBuild({
-      modelDir: dir,
-      image: `${proxy.host}/team/model:v1`,
-      base: `${proxy.host}/base/busybox:1`,
-      platforms: ['linux/amd64'],
-      modelsPath: '/models',
-      layerThreshold: 1024,
-      maxLayers: 'auto',
-      labels: {},
-      cacheDir: undefined,
-      useCache: false,
-      uploadMode: 'chunked',
-      chunkSize: 2 ** 20,
-      concurrency: 2,
-      insecureRegistries: [],
-      caFile: undefined,
-      env: {},
-      log: testLog(),
-      signal: new AbortController().signal,
-    });
+    await modelcarBuild(modelcarInput({ modelDir: dir, image: `${proxy.host}/team/model:v1`, base: `${proxy.host}/base/busybox:1`, layerThreshold: 1024, uploadMode: 'chunked' }));
     const used = new Map<string, Set<string>>();
     for (const entry of proxy.log) {
       for (const { repository, action } of ecrActions(entry.method, entry.path)) used.set(`${ARN}/${repository}`, (used.get(`${ARN}/${repository}`) ?? new Set()).add(action));

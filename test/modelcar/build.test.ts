@@ -9,9 +9,10 @@ import { ModelcarContractError } from '../../src/modelcar/contract.ts';
 import type { PushEvent } from '../../src/registry/push.ts';
 import { type BusyboxBase, pushBusyboxBase } from '../support/busybox-base.ts';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { inspectRaw, testLog } from '../support/push-helpers.ts';
+import { inspectRaw } from '../support/push-helpers.ts';
 import { type RegistryHandle, startRegistry } from '../support/registry.ts';
 import { testdir } from '../support/testdir.ts';
+import { modelcarInput } from '../support/modelcar-input.ts';
 
 let registry: RegistryHandle;
 let base: BusyboxBase;
@@ -29,28 +30,7 @@ afterAll(async () => {
 });
 
 function build(modelDir: string, tag: string, onEvent: (event: PushEvent) => void, extra: Partial<ModelcarBuildInput> = {}): ReturnType<typeof modelcarBuild> {
-  return modelcarBuild({
-    modelDir,
-    image: `${registry.host}/models/changing:${tag}`,
-    base: base.reference,
-    platforms: ['linux/amd64'],
-    modelsPath: '/models',
-    layerThreshold: 2 ** 20,
-    maxLayers: 'auto',
-    labels: {},
-    cacheDir: undefined,
-    useCache: false,
-    uploadMode: 'stream',
-    chunkSize: 2 ** 20,
-    concurrency: 2,
-    insecureRegistries: [],
-    caFile: undefined,
-    env: {},
-    log: testLog(),
-    signal: new AbortController().signal,
-    onEvent,
-    ...extra,
-  });
+  return modelcarBuild(modelcarInput({ modelDir, image: `${registry.host}/models/changing:${tag}`, base: base.reference, onEvent, ...extra }));
 }
 
 /** The requests that would change a registry: uploads, mounts, manifests. */
