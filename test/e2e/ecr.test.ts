@@ -198,6 +198,16 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
     expect(second.stderr).toContain('put-image-tag-mutability --repository-name team/frozen');
   });
 
+  it('an image of more layers than ECR takes: the 405 is one line with the fix, exit 1, no tag', async () => {
+    world.state.addRepository(world.account, 'team/layered');
+    const layout = await layoutWith('layered', Array.from({ length: 501 }, () => randomBlob(64)));
+    const result = await world.runCli(['push', `oci:${layout}:v1`, `${world.registryHost}/team/layered:v1`, '--concurrency', '16'], { env: world.env(pipeline) });
+    expectKnownFailure(result, 1);
+    expect(result.stderr).toMatch(/405/);
+    expect(result.stderr).toMatch(/at most 500 layers per image.*--max-layers/);
+    expect(world.state.repositories.get(`${world.account}/team/layered`)?.tags.has('v1')).toBe(false);
+  });
+
   it('a token that expires during the push is replaced, and the push completes', async () => {
     world.state.addRepository(world.account, 'team/expiring');
     const layout = await layoutWith('expiring', [randomBlob(17 * MiB)]);
