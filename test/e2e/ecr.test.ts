@@ -131,6 +131,12 @@ describe.skipIf(!namespaceSupport().ok)('Amazon ECR by its real host names: the 
     const posts = requests.filter((r) => r.method === 'POST' && r.path === '/v2/team/model/blobs/uploads/').length;
     const uploaded = world.registry.log.blobs.filter((b) => b.repository === 'team/model').length;
     expect(posts).toBe(uploaded);
+    // The check reads the pushed modelcar's tar headers by Range from ECR's storage redirect, which
+    // refuses the registry's Authorization: passing proves the reader does not send it there.
+    const image = `${world.registryHost}/team/model:v1`;
+    const check = await world.runCli(['check', '--only', 'modelcar-contract', '--image', image], { env: world.env(pipeline) });
+    expect(check.stdout + check.stderr).toMatch(/PASS\s+modelcar-contract/);
+    expectKnownFailure(check, 0);
   });
 
   it('modelcar build mounts the base when the account enabled blob mounting', async () => {
