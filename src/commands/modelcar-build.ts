@@ -5,9 +5,8 @@ import { type BuildResult, buildModelcar } from '../modelcar/build.ts';
 import { createTransport } from '../registry/client.ts';
 import type { PushEvent } from '../registry/push.ts';
 import { formatReference, parseReference } from '../registry/reference.ts';
-import type { UploadMode } from '../registry/upload.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
-import { ECR_MAX_LAYERS_PER_IMAGE, checkChunkSize } from '../registry/limits.ts';
+import { ECR_MAX_LAYERS_PER_IMAGE, type UploadMode, checkChunkSize } from '../registry/limits.ts';
 import { packageVersion } from '../version.ts';
 
 export { DEFAULT_BASE } from '../modelcar/defaults.ts';

@@ -19,8 +19,6 @@ export const ECR_MAX_CHUNKED_BYTES = ECR_MAX_PARTS * ECR_PART_MAX;
  * Undocumented; openai/tart#890, measured at 500 by spinframework/spin#1787 and nuonco/nuon#2348.
  */
 export const ECR_MAX_LAYERS_PER_IMAGE = 500;
-/** ECR's image manifest size quota. */
-export const ECR_MAX_MANIFEST_BYTES = 4 * MiB;
 
 export type UploadMode = 'chunked' | 'stream';
 

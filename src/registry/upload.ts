@@ -8,9 +8,7 @@ import { HashCheckpoints } from './hash-checkpoints.ts';
 import { noteStreamedBytes } from '../util/gc-pacer.ts';
 import { type RegistryResponse, type RegistryTransport, isNetworkError } from './transport.ts';
 import { isEcrHost } from '../aws/ecr-uri.ts';
-import { type UploadMode, checkLayerSize, uploadPlan } from './limits.ts';
-
-export type { UploadMode } from './limits.ts';
+import { type UploadMode, uploadPlan } from './limits.ts';
 
 export interface UploadOptions {
   readonly transport: RegistryTransport;
@@ -63,9 +61,8 @@ export class UploadSession {
 
   constructor(options: UploadOptions) {
     this.options = options;
-    const ecr = isEcrHost(options.transport.registry);
-    checkLayerSize(options.source.size, shortDigest(options.source), ecr);
-    const plan = uploadPlan(options.source.size, { mode: options.mode, chunkSize: options.chunkSize, ecr });
+    // A layer above ECR's limit never gets here: pushImage and the modelcar plan refuse it before any upload.
+    const plan = uploadPlan(options.source.size, { mode: options.mode, chunkSize: options.chunkSize, ecr: isEcrHost(options.transport.registry) });
     this.mode = plan.mode;
     this.chunkSize = plan.partSize;
     this.scope = `repository:${options.repository}:pull,push`;

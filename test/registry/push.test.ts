@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestNode } from '../../src/image/types.ts';
 import { type PushEvent, pushImage } from '../../src/registry/push.ts';
-import type { UploadMode } from '../../src/registry/upload.ts';
+import type { UploadMode } from '../../src/registry/limits.ts';
 import { imageIndex, imageManifest, randomBlob, sourceImage } from '../support/blobs.ts';
 import { inspectRaw, pullBack, testLog, testTransport } from '../support/push-helpers.ts';
 import { type RegistryHandle, startRegistry } from '../support/registry.ts';
