@@ -8,7 +8,10 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
@@ -27,7 +30,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(?!\\.\\./src/plugin\\.ts$|\\./|node:path$|yaml$).*', message: 'checks import only ../src/plugin.ts, sibling files, node:path and yaml' },
+            {
+              regex: '^(?!\\.\\./src/plugin\\.ts$|\\./|node:path$|yaml$).*',
+              message: 'checks import only ../src/plugin.ts, sibling files, node:path and yaml',
+            },
           ],
         },
       ],

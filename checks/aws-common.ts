@@ -14,7 +14,10 @@ export function ecrTarget(ctx: CheckContext): EcrUri | string {
 /** The message and, when the engine gave one, the hint of an error: the fix the user should see. */
 export function describeError(error: unknown): { message: string; hint: string | undefined } {
   const message = error instanceof Error ? error.message : String(error);
-  const hint = typeof error === 'object' && error !== null && 'hint' in error && typeof error.hint === 'string' ? error.hint : undefined;
+  const hint =
+    typeof error === 'object' && error !== null && 'hint' in error && typeof error.hint === 'string'
+      ? error.hint
+      : undefined;
   return { message, hint };
 }
 
@@ -22,7 +25,8 @@ export function describeError(error: unknown): { message: string; hint: string |
 export function relative(at: Date, now: Date): string {
   const ms = at.getTime() - now.getTime();
   const minutes = Math.round(Math.abs(ms) / 60_000);
-  const text = minutes >= 60 ? `${Math.floor(minutes / 60)}h${minutes % 60 === 0 ? '' : ` ${minutes % 60}m`}` : `${minutes}m`;
+  const text =
+    minutes >= 60 ? `${Math.floor(minutes / 60)}h${minutes % 60 === 0 ? '' : ` ${minutes % 60}m`}` : `${minutes}m`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 

@@ -8,7 +8,8 @@ export default defineCheck({
   id: 'aws-credentials',
   title: 'AWS credentials resolve and sts:GetCallerIdentity works',
   scope: 'any',
-  inspects: 'the AWS credential chain (AWS_PROFILE / --aws-profile incl. SSO, env keys, IRSA web identity) and sts:GetCallerIdentity',
+  inspects:
+    'the AWS credential chain (AWS_PROFILE / --aws-profile incl. SSO, env keys, IRSA web identity) and sts:GetCallerIdentity',
   appliesTo: (ctx) => {
     const target = ecrTarget(ctx);
     return typeof target === 'string' && ctx.options.awsProfile === undefined ? target : true;
@@ -23,13 +24,23 @@ export default defineCheck({
       return fail(message, { remediation: hint ?? `Log in and try again:\n${loginCommand(ctx)}` });
     }
     const now = ctx.clock.now();
-    const details = [`account ${identity.account}`, identity.expiresAt === undefined ? 'long-lived keys (no expiry)' : `expires ${identity.expiresAt.toISOString()} (${relative(identity.expiresAt, now)})`];
+    const details = [
+      `account ${identity.account}`,
+      identity.expiresAt === undefined
+        ? 'long-lived keys (no expiry)'
+        : `expires ${identity.expiresAt.toISOString()} (${relative(identity.expiresAt, now)})`,
+    ];
     if (identity.expiresAt !== undefined && identity.expiresAt.getTime() - now.getTime() < SHORT_MS) {
-      return warn(`AWS credentials of ${identity.arn} expire ${relative(identity.expiresAt, now)}: a long push may outlive them`, { remediation: `Refresh them before the pipeline runs:\n${loginCommand(ctx)}`, details });
+      return warn(
+        `AWS credentials of ${identity.arn} expire ${relative(identity.expiresAt, now)}: a long push may outlive them`,
+        { remediation: `Refresh them before the pipeline runs:\n${loginCommand(ctx)}`, details },
+      );
     }
     if (ctx.scope === 'laptop' && identity.expiresAt === undefined && /:user\//.test(identity.arn)) {
       return pass(`AWS credentials work: ${identity.arn} (long-lived IAM user keys; prefer SSO)`, { details });
     }
-    return identity.arn === '' ? skip('GetCallerIdentity returned no ARN') : pass(`AWS credentials work: ${identity.arn}`, { details });
+    return identity.arn === ''
+      ? skip('GetCallerIdentity returned no ARN')
+      : pass(`AWS credentials work: ${identity.arn}`, { details });
   },
 });

@@ -1,5 +1,14 @@
 import { basename, dirname, join } from 'node:path';
-import { type CheckContext, type CheckResult, type FileStat, defineCheck, fail, isFileSystemError, pass, warn } from '../src/plugin.ts';
+import {
+  type CheckContext,
+  type CheckResult,
+  type FileStat,
+  defineCheck,
+  fail,
+  isFileSystemError,
+  pass,
+  warn,
+} from '../src/plugin.ts';
 import { probeCreatable, probeWrite, statOrError } from './fs-probe.ts';
 import { dockerConfigLocation, octal, stepEnvYaml } from './paths.ts';
 
@@ -9,26 +18,35 @@ export default defineCheck({
   id: 'docker-config',
   title: 'Docker config directory is writable and config.json is private',
   scope: 'any',
-  inspects: 'DOCKER_CONFIG or $HOME/.docker: a real write probe, config.json syntax and file mode (registry hostnames only, never credentials)',
+  inspects:
+    'DOCKER_CONFIG or $HOME/.docker: a real write probe, config.json syntax and file mode (registry hostnames only, never credentials)',
   async run(ctx) {
     const location = dockerConfigLocation(ctx);
     const uid = ctx.user.uid;
     if (location === undefined) {
-      return fail(`DOCKER_CONFIG and HOME are unset and uid ${uid} has no passwd entry: docker login and kaniko have no directory for config.json`, {
-        remediation: SET_DOCKER_CONFIG,
-      });
+      return fail(
+        `DOCKER_CONFIG and HOME are unset and uid ${uid} has no passwd entry: docker login and kaniko have no directory for config.json`,
+        {
+          remediation: SET_DOCKER_CONFIG,
+        },
+      );
     }
     if (location.source === 'HOME' && location.home === '/' && ctx.scope === 'pod') {
       // HOME=/ is what a random uid without a passwd entry gets: credentials would land in /.docker.
-      return fail(`DOCKER_CONFIG is unset and HOME is /: docker login and kaniko fail with "mkdir /.docker: permission denied"`, {
-        remediation: SET_DOCKER_CONFIG,
-      });
+      return fail(
+        `DOCKER_CONFIG is unset and HOME is /: docker login and kaniko fail with "mkdir /.docker: permission denied"`,
+        {
+          remediation: SET_DOCKER_CONFIG,
+        },
+      );
     }
     const { dir } = location;
     const named = location.source === 'DOCKER_CONFIG' ? `DOCKER_CONFIG (${dir})` : dir;
     const found = await statOrError(ctx, dir);
     if ('error' in found) {
-      return fail(`${named} cannot be reached by uid ${uid}: ${found.error.message}`, { remediation: SET_DOCKER_CONFIG });
+      return fail(`${named} cannot be reached by uid ${uid}: ${found.error.message}`, {
+        remediation: SET_DOCKER_CONFIG,
+      });
     }
     if (found.stat === undefined) {
       // The tools create the directory on first use (mkdir -p): what matters is whether they can.
@@ -50,9 +68,12 @@ export default defineCheck({
     }
     const probe = await probeWrite(ctx, dir);
     if (!probe.ok) {
-      return fail(`${named} is not writable by uid ${uid} (mode ${octal(found.stat.mode)}, owner ${found.stat.uid}:${found.stat.gid}): ${probe.message}`, {
-        remediation: SET_DOCKER_CONFIG,
-      });
+      return fail(
+        `${named} is not writable by uid ${uid} (mode ${octal(found.stat.mode)}, owner ${found.stat.uid}:${found.stat.gid}): ${probe.message}`,
+        {
+          remediation: SET_DOCKER_CONFIG,
+        },
+      );
     }
     return inspectConfigJson(ctx, named, join(dir, 'config.json'));
   },
@@ -61,17 +82,24 @@ export default defineCheck({
 async function inspectConfigJson(ctx: CheckContext, named: string, path: string): Promise<CheckResult> {
   const uid = ctx.user.uid;
   const found = await statOrError(ctx, path);
-  if ('error' in found) return fail(`${path} cannot be reached by uid ${uid}: ${found.error.message}`, { remediation: SET_DOCKER_CONFIG });
+  if ('error' in found)
+    return fail(`${path} cannot be reached by uid ${uid}: ${found.error.message}`, { remediation: SET_DOCKER_CONFIG });
   if (found.stat === undefined) return pass(`${named} is writable by uid ${uid}; no config.json yet`);
-  if (found.stat.kind !== 'file') return fail(`${path} is a ${found.stat.kind}, not a file`, { remediation: `Remove it so the tools can write config.json:\nrm -r ${path}` });
+  if (found.stat.kind !== 'file')
+    return fail(`${path} is a ${found.stat.kind}, not a file`, {
+      remediation: `Remove it so the tools can write config.json:\nrm -r ${path}`,
+    });
   let text: string;
   try {
     text = await ctx.fs.readFile(path);
   } catch (error) {
     if (!isFileSystemError(error)) throw error;
-    return fail(`${path} is not readable by uid ${uid} (mode ${octal(found.stat.mode)}, owner ${found.stat.uid}:${found.stat.gid}): ${error.code}`, {
-      remediation: secretVolumeFix(),
-    });
+    return fail(
+      `${path} is not readable by uid ${uid} (mode ${octal(found.stat.mode)}, owner ${found.stat.uid}:${found.stat.gid}): ${error.code}`,
+      {
+        remediation: secretVolumeFix(),
+      },
+    );
   }
   const config = parseConfig(text);
   if (config === undefined) {
@@ -86,11 +114,19 @@ async function inspectConfigJson(ctx: CheckContext, named: string, path: string)
     const problem = exposure(ctx, path, found.stat, details);
     if (problem !== undefined) return problem;
   }
-  return pass(`${named} is writable by uid ${uid}; config.json parses${inline.length > 0 ? ' and its credentials are private' : ''}`, { details });
+  return pass(
+    `${named} is writable by uid ${uid}; config.json parses${inline.length > 0 ? ' and its credentials are private' : ''}`,
+    { details },
+  );
 }
 
 /** Credentials in a file others can read leak to every process in the pod that shares the uid or group. */
-function exposure(ctx: CheckContext, path: string, stat: FileStat, details: readonly string[]): CheckResult | undefined {
+function exposure(
+  ctx: CheckContext,
+  path: string,
+  stat: FileStat,
+  details: readonly string[],
+): CheckResult | undefined {
   const owned = stat.uid === ctx.user.uid;
   const chmod = `Make it readable by its owner only:\nchmod 600 ${path}`;
   if ((stat.mode & 0o004) !== 0) {
@@ -144,8 +180,11 @@ function hostOf(key: string): string {
 function inlineCredentialHosts(config: JsonObject): string[] {
   const auths = isObject(config.auths) ? config.auths : {};
   const hasSecret = (entry: unknown): boolean =>
-    isObject(entry) && ['auth', 'identitytoken'].some((field) => typeof entry[field] === 'string' && entry[field] !== '');
-  return Object.entries(auths).filter(([, entry]) => hasSecret(entry)).map(([key]) => hostOf(key));
+    isObject(entry) &&
+    ['auth', 'identitytoken'].some((field) => typeof entry[field] === 'string' && entry[field] !== '');
+  return Object.entries(auths)
+    .filter(([, entry]) => hasSecret(entry))
+    .map(([key]) => hostOf(key));
 }
 
 function describeCredentials(config: JsonObject): string[] {

@@ -1,4 +1,14 @@
-import { type CheckContext, type CheckResult, type EcrUri, defineCheck, fail, parseEcrUri, pass, skip, warn } from '../src/plugin.ts';
+import {
+  type CheckContext,
+  type CheckResult,
+  type EcrUri,
+  defineCheck,
+  fail,
+  parseEcrUri,
+  pass,
+  skip,
+  warn,
+} from '../src/plugin.ts';
 import { nonEmpty } from './paths.ts';
 
 const SHAPE = '<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]';
@@ -8,7 +18,8 @@ export default defineCheck({
   id: 'ecr-uri',
   title: 'ECR_URI names a valid ECR repository in AWS_REGION',
   scope: 'any',
-  inspects: 'ECR_URI / --ecr-uri: account, region, repository, tag and digest syntax, and its region against AWS_REGION',
+  inspects:
+    'ECR_URI / --ecr-uri: account, region, repository, tag and digest syntax, and its region against AWS_REGION',
   appliesTo: (ctx) => (nonEmpty(ctx.options.ecrUri) === undefined ? NO_URI : true),
   run: (ctx) => Promise.resolve(inspect(ctx)),
 });
@@ -18,9 +29,12 @@ function inspect(ctx: CheckContext): CheckResult {
   if (input === undefined) return skip(NO_URI);
   const parsed = parseEcrUri(input);
   if (!parsed.ok && parsed.kind === 'not-ecr') {
-    return warn(`ECR_URI "${input}" is not an ECR repository (${parsed.reason}): the ECR-specific checks (token, repository, region) will not apply`, {
-      remediation: `If the pipeline pushes to ECR, point ECR_URI at the repository:\nexport ECR_URI=${SHAPE}`,
-    });
+    return warn(
+      `ECR_URI "${input}" is not an ECR repository (${parsed.reason}): the ECR-specific checks (token, repository, region) will not apply`,
+      {
+        remediation: `If the pipeline pushes to ECR, point ECR_URI at the repository:\nexport ECR_URI=${SHAPE}`,
+      },
+    );
   }
   if (!parsed.ok) {
     return fail(`ECR_URI "${input}" is not a valid ECR repository URI: ${parsed.reason}`, {
@@ -35,13 +49,19 @@ function inspect(ctx: CheckContext): CheckResult {
   const details = describe(uri);
   if (region !== undefined && region !== uri.region) {
     // GetAuthorizationToken answers for the caller's region only: that token gets a 401 elsewhere.
-    return fail(`ECR_URI is in ${uri.region} but AWS_REGION is ${region}: an ECR token from ${region} is refused by the ${uri.region} registry`, {
-      remediation: `Use the registry's region:\nexport AWS_REGION=${uri.region}\nor, if the repository lives in ${region}, fix the region in ECR_URI.`,
-      details,
-    });
+    return fail(
+      `ECR_URI is in ${uri.region} but AWS_REGION is ${region}: an ECR token from ${region} is refused by the ${uri.region} registry`,
+      {
+        remediation: `Use the registry's region:\nexport AWS_REGION=${uri.region}\nor, if the repository lives in ${region}, fix the region in ECR_URI.`,
+        details,
+      },
+    );
   }
   if (region === undefined) details.push(`AWS_REGION is unset; the registry is in ${uri.region}`);
-  return pass(`ECR repository ${uri.repository}, tag ${uri.tag ?? (uri.digest === undefined ? 'latest (none given)' : 'none (by digest)')}, account ${uri.account}, region ${uri.region}`, { details });
+  return pass(
+    `ECR repository ${uri.repository}, tag ${uri.tag ?? (uri.digest === undefined ? 'latest (none given)' : 'none (by digest)')}, account ${uri.account}, region ${uri.region}`,
+    { details },
+  );
 }
 
 function describe(uri: EcrUri): string[] {

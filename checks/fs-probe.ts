@@ -24,7 +24,12 @@ export async function probeWrite(ctx: CheckContext, dir: string): Promise<ProbeO
     await ctx.fs.remove(path);
   } catch (error) {
     if (!isFileSystemError(error)) throw error;
-    return { ok: false, where: dir, code: error.code, message: `created ${path} but removing it fails with ${error.code}` };
+    return {
+      ok: false,
+      where: dir,
+      code: error.code,
+      message: `created ${path} but removing it fails with ${error.code}`,
+    };
   }
   return { ok: true, where: dir };
 }
@@ -58,11 +63,20 @@ export async function nearestExisting(ctx: CheckContext, path: string): Promise<
  * as creating a file there, so that ancestor is probed instead. The directory itself is not
  * created: `ctx.fs.remove` cannot remove directories, and a check must not leave one behind.
  */
-export async function probeCreatable(ctx: CheckContext, dir: string): Promise<ProbeOutcome & { readonly exists: boolean }> {
+export async function probeCreatable(
+  ctx: CheckContext,
+  dir: string,
+): Promise<ProbeOutcome & { readonly exists: boolean }> {
   const where = await nearestExisting(ctx, dir);
   const found = await statOrError(ctx, where);
   if ('stat' in found && found.stat !== undefined && found.stat.kind !== 'directory') {
-    return { ok: false, where, code: 'ENOTDIR', message: `${where} is a ${found.stat.kind}, not a directory`, exists: where === dir };
+    return {
+      ok: false,
+      where,
+      code: 'ENOTDIR',
+      message: `${where} is a ${found.stat.kind}, not a directory`,
+      exists: where === dir,
+    };
   }
   return { ...(await probeWrite(ctx, where)), exists: where === dir };
 }

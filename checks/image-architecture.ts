@@ -1,12 +1,24 @@
-import { type CheckContext, type CheckResult, type ImagePlatforms, defineCheck, fail, pass, platformMatches, skip, warn } from '../src/plugin.ts';
+import {
+  type CheckContext,
+  type CheckResult,
+  type ImagePlatforms,
+  defineCheck,
+  fail,
+  pass,
+  platformMatches,
+  skip,
+  warn,
+} from '../src/plugin.ts';
 
-const NO_IMAGES = 'no images given: pass --image REF (repeatable), --base-image or --builder-image, or set images/baseImage/builderImage in preflight.yaml';
+const NO_IMAGES =
+  'no images given: pass --image REF (repeatable), --base-image or --builder-image, or set images/baseImage/builderImage in preflight.yaml';
 
 export default defineCheck({
   id: 'image-architecture',
   title: 'Images are built for the target platform (no exec format error)',
   scope: 'any',
-  inspects: 'the manifest or index of each --image, --base-image and --builder-image (registry, oci-archive: or oci:), without pulling layers, against --platform',
+  inspects:
+    'the manifest or index of each --image, --base-image and --builder-image (registry, oci-archive: or oci:), without pulling layers, against --platform',
   appliesTo: (ctx) => (imagesOf(ctx).length === 0 ? NO_IMAGES : true),
   async run(ctx) {
     const images = imagesOf(ctx);
@@ -17,11 +29,18 @@ export default defineCheck({
   },
 });
 
-type Inspected = { readonly image: string; readonly result: ImagePlatforms } | { readonly image: string; readonly error: string };
+type Inspected =
+  { readonly image: string; readonly result: ImagePlatforms } | { readonly image: string; readonly error: string };
 
 function imagesOf(ctx: CheckContext): string[] {
   const { images, baseImage, builderImage } = ctx.options;
-  return [...new Set([...images, ...(baseImage === undefined ? [] : [baseImage]), ...(builderImage === undefined ? [] : [builderImage])])];
+  return [
+    ...new Set([
+      ...images,
+      ...(baseImage === undefined ? [] : [baseImage]),
+      ...(builderImage === undefined ? [] : [builderImage]),
+    ]),
+  ];
 }
 
 async function inspect(ctx: CheckContext, image: string): Promise<Inspected> {
@@ -40,14 +59,19 @@ function summarise(target: string, inspected: readonly Inspected[]): CheckResult
   for (const entry of inspected) {
     if ('error' in entry) unreadable.push(`${entry.image}: ${entry.error}`);
     else if (entry.result.platforms.length === 0) unknown.push(entry.image);
-    else if (!entry.result.platforms.some((p) => platformMatches(target, p))) wrong.push(`${entry.image} is ${entry.result.platforms.join(', ')} only`);
+    else if (!entry.result.platforms.some((p) => platformMatches(target, p)))
+      wrong.push(`${entry.image} is ${entry.result.platforms.join(', ')} only`);
   }
   if (wrong.length > 0) {
-    return fail(`${wrong.join('; ')}: not ${target}. Nodes of that platform fail to start it with "exec format error"`, { remediation: rebuild(target) });
+    return fail(
+      `${wrong.join('; ')}: not ${target}. Nodes of that platform fail to start it with "exec format error"`,
+      { remediation: rebuild(target) },
+    );
   }
   if (unreadable.length > 0) {
     return fail(`could not read the manifest of ${unreadable.join('; ')}`, {
-      remediation: 'Check the reference and that you can pull it (registry login, DOCKER_CONFIG), then run the check again; a pipeline cannot pull what this check cannot read.',
+      remediation:
+        'Check the reference and that you can pull it (registry login, DOCKER_CONFIG), then run the check again; a pipeline cannot pull what this check cannot read.',
     });
   }
   if (unknown.length > 0) {

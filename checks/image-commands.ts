@@ -27,15 +27,73 @@ const WRAPPERS = new Set(['exec', 'sudo', 'time', 'command', 'nice', 'nohup', 'e
 // Flags of buildah, podman, docker, skopeo and preflight (global and push/copy) that take a value
 // as the next word: without them a flag value would pass for the destination.
 const VALUE_FLAGS = new Set([
-  '--authfile', '--src-authfile', '--dest-authfile', '--cert-dir', '--src-cert-dir', '--dest-cert-dir', '--creds', '--src-creds',
-  '--dest-creds', '--src-registry-token', '--dest-registry-token', '--digestfile', '--digest-file', '--format', '-f', '--sign-by',
-  '--sign-by-sigstore', '--sign-by-sigstore-private-key', '--sign-passphrase-file', '--sign-identity', '--signature-policy', '--policy',
-  '--retry', '--retry-times', '--retry-delay', '--compression-format', '--compression-level', '--dest-compress-format',
-  '--dest-compress-level', '--encryption-key', '--decryption-key', '--encrypt-layer', '--additional-tag', '--multi-arch',
-  '--override-arch', '--override-os', '--override-variant', '--image-parallel-copies', '--registries.d', '--command-timeout', '--tmpdir',
-  '--storage-driver', '--storage-opt', '--root', '--runroot', '--registries-conf', '--registries-conf-dir', '--log-level',
-  '--cgroup-manager', '--userns-uid-map', '--userns-gid-map', '--url', '--connection', '--identity', '--config', '--context', '-H',
-  '--host', '--upload-mode', '--chunk-size', '--concurrency', '--insecure-registry', '--ca-file', '-o', '--output', '-t', '--tag',
+  '--authfile',
+  '--src-authfile',
+  '--dest-authfile',
+  '--cert-dir',
+  '--src-cert-dir',
+  '--dest-cert-dir',
+  '--creds',
+  '--src-creds',
+  '--dest-creds',
+  '--src-registry-token',
+  '--dest-registry-token',
+  '--digestfile',
+  '--digest-file',
+  '--format',
+  '-f',
+  '--sign-by',
+  '--sign-by-sigstore',
+  '--sign-by-sigstore-private-key',
+  '--sign-passphrase-file',
+  '--sign-identity',
+  '--signature-policy',
+  '--policy',
+  '--retry',
+  '--retry-times',
+  '--retry-delay',
+  '--compression-format',
+  '--compression-level',
+  '--dest-compress-format',
+  '--dest-compress-level',
+  '--encryption-key',
+  '--decryption-key',
+  '--encrypt-layer',
+  '--additional-tag',
+  '--multi-arch',
+  '--override-arch',
+  '--override-os',
+  '--override-variant',
+  '--image-parallel-copies',
+  '--registries.d',
+  '--command-timeout',
+  '--tmpdir',
+  '--storage-driver',
+  '--storage-opt',
+  '--root',
+  '--runroot',
+  '--registries-conf',
+  '--registries-conf-dir',
+  '--log-level',
+  '--cgroup-manager',
+  '--userns-uid-map',
+  '--userns-gid-map',
+  '--url',
+  '--connection',
+  '--identity',
+  '--config',
+  '--context',
+  '-H',
+  '--host',
+  '--upload-mode',
+  '--chunk-size',
+  '--concurrency',
+  '--insecure-registry',
+  '--ca-file',
+  '-o',
+  '--output',
+  '-t',
+  '--tag',
 ]);
 // Destinations that are not registries: an archive or local storage goes stale on no node.
 const LOCAL_TRANSPORT = /^(?:oci|oci-archive|docker-archive|dir|containers-storage|docker-daemon):/;
@@ -48,7 +106,8 @@ export function imageCommands(container: ContainerCommand): ImageCommands {
     const program = posix.basename(words[0] ?? '');
     const rest = words.slice(1);
     if (program === 'executor' || program === 'kaniko') kaniko(rest, pushes, builds);
-    else if (program === 'buildah' || program === 'podman' || program === 'docker') engine(program, rest, pushes, builds);
+    else if (program === 'buildah' || program === 'podman' || program === 'docker')
+      engine(program, rest, pushes, builds);
     else if (program === 'skopeo') skopeo(rest, pushes);
     else if (program === 'preflight') preflight(rest, pushes);
   }
@@ -58,7 +117,8 @@ export function imageCommands(container: ContainerCommand): ImageCommands {
 function commandLines(container: ContainerCommand): readonly (readonly string[])[] {
   if (container.script !== undefined) return shellCommands(container.script).flatMap((line) => expandShell(line, 0));
   // The kaniko executor image has the executor as its entrypoint: args alone are its flags.
-  if (container.command.length === 0 && container.image?.includes('kaniko') === true) return [['executor', ...container.args]];
+  if (container.command.length === 0 && container.image?.includes('kaniko') === true)
+    return [['executor', ...container.args]];
   return expandShell([...container.command, ...container.args], 0);
 }
 
@@ -124,7 +184,12 @@ function kaniko(args: readonly string[], pushes: string[], builds: Build[]): voi
   }
 }
 
-function engine(tool: 'buildah' | 'podman' | 'docker', words: readonly string[], pushes: string[], builds: Build[]): void {
+function engine(
+  tool: 'buildah' | 'podman' | 'docker',
+  words: readonly string[],
+  pushes: string[],
+  builds: Build[],
+): void {
   const args = positionals(words);
   // `podman image push`, `docker image build`, `docker buildx build`: the verb is one word further.
   const verbAt = args[0] === 'image' || args[0] === 'buildx' ? 1 : 0;
@@ -146,7 +211,8 @@ function skopeo(words: readonly string[], pushes: string[]): void {
   const args = positionals(words);
   if (args[0] !== 'copy') return;
   const destination = args.at(-1);
-  if (args.length >= 3 && destination?.startsWith('docker://') === true) pushes.push(destination.slice('docker://'.length));
+  if (args.length >= 3 && destination?.startsWith('docker://') === true)
+    pushes.push(destination.slice('docker://'.length));
 }
 
 function preflight(words: readonly string[], pushes: string[]): void {

@@ -9,7 +9,7 @@ const KEEP_DEFAULT = [
   'Keep the default /kaniko (drop --kaniko-dir and KANIKO_DIR) and make it mode 777, either in the executor image:',
   'FROM gcr.io/kaniko-project/executor:debug',
   'RUN ["/busybox/chmod", "777", "/kaniko"]',
-  'or with an emptyDir at /kaniko (created mode 777), filled with the executor\'s files by an init container:',
+  "or with an emptyDir at /kaniko (created mode 777), filled with the executor's files by an init container:",
   'volumes:',
   '  - name: kaniko',
   '    emptyDir: {}',
@@ -45,9 +45,13 @@ export default defineCheck({
     const uid = ctx.user.uid;
     if (dir !== DEFAULT_DIR) return movedDir(ctx, dir);
     const found = await statOrError(ctx, dir);
-    if ('error' in found) return fail(`${dir} cannot be reached by uid ${uid}: ${found.error.message}`, { remediation: KEEP_DEFAULT });
+    if ('error' in found)
+      return fail(`${dir} cannot be reached by uid ${uid}: ${found.error.message}`, { remediation: KEEP_DEFAULT });
     if (found.stat === undefined) {
-      return fail(`${dir} does not exist: the step is not running the kaniko executor image, or the image lost /kaniko`, { remediation: KEEP_DEFAULT });
+      return fail(
+        `${dir} does not exist: the step is not running the kaniko executor image, or the image lost /kaniko`,
+        { remediation: KEEP_DEFAULT },
+      );
     }
     const { kind, mode } = found.stat;
     if (kind !== 'directory') return fail(`${dir} is a ${kind}, not a directory`, { remediation: KEEP_DEFAULT });
@@ -55,16 +59,22 @@ export default defineCheck({
     // Creating and removing a file needs both write and search permission: one probe proves both.
     const probe = await probeWrite(ctx, dir);
     if (!probe.ok) {
-      return fail(`${dir} is not writable by uid ${uid} (${owner}): kaniko cannot unpack the build context or write layers there`, {
-        remediation: KEEP_DEFAULT,
-        details: [probe.message],
-      });
+      return fail(
+        `${dir} is not writable by uid ${uid} (${owner}): kaniko cannot unpack the build context or write layers there`,
+        {
+          remediation: KEEP_DEFAULT,
+          details: [probe.message],
+        },
+      );
     }
     if ((mode & 0o777) !== 0o777) {
-      return warn(`${dir} is writable by uid ${uid} but its mode is ${octal(mode)}, not 777: a pod with another uid (each OpenShift namespace gets its own) cannot write it`, {
-        remediation: KEEP_DEFAULT,
-        details: [owner],
-      });
+      return warn(
+        `${dir} is writable by uid ${uid} but its mode is ${octal(mode)}, not 777: a pod with another uid (each OpenShift namespace gets its own) cannot write it`,
+        {
+          remediation: KEEP_DEFAULT,
+          details: [owner],
+        },
+      );
     }
     const sticky = (mode & 0o1000) !== 0 ? ' (sticky)' : '';
     return pass(`${dir} is writable by uid ${uid}, mode ${octal(mode)}${sticky}`, { details: [owner] });
@@ -78,5 +88,7 @@ export default defineCheck({
 function movedDir(ctx: CheckContext, dir: string): CheckResult {
   const symptom = `--kaniko-dir=${dir} (KANIKO_DIR) fails under a random uid with "chown ${dir}: operation not permitted"`;
   if (ctx.user.uid !== 0) return fail(`uid ${ctx.user.uid}: ${symptom}`, { remediation: KEEP_DEFAULT });
-  return warn(`${symptom}; it works as root only until the pod runs with a random uid (OpenShift restricted SCC)`, { remediation: KEEP_DEFAULT });
+  return warn(`${symptom}; it works as root only until the pod runs with a random uid (OpenShift restricted SCC)`, {
+    remediation: KEEP_DEFAULT,
+  });
 }

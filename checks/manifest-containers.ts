@@ -37,16 +37,26 @@ function sitesOf(file: string, doc: Json, prefix: string, kfpPlatform: readonly 
     if (kind === 'Task' || kind === 'ClusterTask') return taskSpec(tekton, spec, `${prefix}spec.`, owner);
     if (kind === 'TaskRun') return taskSpec(tekton, object(spec.taskSpec), `${prefix}spec.taskSpec.`, owner);
     if (kind === 'Pipeline') return pipelineSpec(tekton, spec, `${prefix}spec.`, owner);
-    if (kind === 'PipelineRun') return pipelineSpec(tekton, object(spec.pipelineSpec), `${prefix}spec.pipelineSpec.`, owner);
+    if (kind === 'PipelineRun')
+      return pipelineSpec(tekton, object(spec.pipelineSpec), `${prefix}spec.pipelineSpec.`, owner);
     return [];
   }
   if ('pipelineInfo' in doc && 'deploymentSpec' in doc) return kfpExecutors(file, doc, kfpPlatform);
   if (kind === 'Pod') return podSpec(site, spec, `${prefix}spec.`, owner);
-  if (kind !== undefined && WORKLOADS.has(kind)) return podSpec(site, object(object(spec.template).spec), `${prefix}spec.template.spec.`, owner);
+  if (kind !== undefined && WORKLOADS.has(kind))
+    return podSpec(site, object(object(spec.template).spec), `${prefix}spec.template.spec.`, owner);
   if (kind === 'CronJob') {
-    return podSpec(site, dig(spec, 'jobTemplate', 'spec', 'template', 'spec'), `${prefix}spec.jobTemplate.spec.template.spec.`, owner);
+    return podSpec(
+      site,
+      dig(spec, 'jobTemplate', 'spec', 'template', 'spec'),
+      `${prefix}spec.jobTemplate.spec.template.spec.`,
+      owner,
+    );
   }
-  if (kind === 'List') return list(doc.items).flatMap((item, index) => sitesOf(file, object(item), `${prefix}items[${index}].`, kfpPlatform));
+  if (kind === 'List')
+    return list(doc.items).flatMap((item, index) =>
+      sitesOf(file, object(item), `${prefix}items[${index}].`, kfpPlatform),
+    );
   return [];
 }
 
@@ -59,7 +69,12 @@ function pipelineSpec(where: Where, spec: Json, prefix: string, owner: string): 
   return ['tasks', 'finally'].flatMap((key) =>
     list(spec[key]).flatMap((task, index) => {
       const name = text(object(task).name) ?? String(index);
-      return taskSpec(where, object(object(task).taskSpec), `${prefix}${key}[${index}].taskSpec.`, `${owner} task "${name}"`);
+      return taskSpec(
+        where,
+        object(object(task).taskSpec),
+        `${prefix}${key}[${index}].taskSpec.`,
+        `${owner} task "${name}"`,
+      );
     }),
   );
 }
@@ -70,13 +85,23 @@ function taskSpec(where: Where, spec: Json, prefix: string, owner: string): Cont
   const steps = list(spec.steps).map((step, index) =>
     container(where, { ...template, ...object(step) }, `${prefix}steps[${index}]`, `${owner} step`, index),
   );
-  const sidecars = list(spec.sidecars).map((sidecar, index) => container(where, object(sidecar), `${prefix}sidecars[${index}]`, `${owner} sidecar`, index));
+  const sidecars = list(spec.sidecars).map((sidecar, index) =>
+    container(where, object(sidecar), `${prefix}sidecars[${index}]`, `${owner} sidecar`, index),
+  );
   return [...steps, ...sidecars];
 }
 
 function podSpec(where: Where, spec: Json, prefix: string, owner: string): ContainerSite[] {
   return ['initContainers', 'containers'].flatMap((key) =>
-    list(spec[key]).map((item, index) => container(where, object(item), `${prefix}${key}[${index}]`, `${owner} ${key === 'containers' ? 'container' : 'init container'}`, index)),
+    list(spec[key]).map((item, index) =>
+      container(
+        where,
+        object(item),
+        `${prefix}${key}[${index}]`,
+        `${owner} ${key === 'containers' ? 'container' : 'init container'}`,
+        index,
+      ),
+    ),
   );
 }
 
@@ -85,8 +110,16 @@ function kfpExecutors(file: string, doc: Json, platform: readonly Json[]): Conta
   return Object.entries(dig(doc, 'deploymentSpec', 'executors')).flatMap(([name, executor]) => {
     if (!('container' in object(executor))) return [];
     const spec = object(object(executor).container);
-    const pullPolicy = platform.map((executors) => text(object(executors[name]).imagePullPolicy)).find((policy) => policy !== undefined);
-    const base = container({ file, platform: 'kfp' }, spec, `deploymentSpec.executors.${name}.container`, `KFP pipeline ${pipeline} executor`, name);
+    const pullPolicy = platform
+      .map((executors) => text(object(executors[name]).imagePullPolicy))
+      .find((policy) => policy !== undefined);
+    const base = container(
+      { file, platform: 'kfp' },
+      spec,
+      `deploymentSpec.executors.${name}.container`,
+      `KFP pipeline ${pipeline} executor`,
+      name,
+    );
     return [
       {
         ...base,
@@ -115,7 +148,9 @@ function container(where: Where, spec: Json, path: string, owner: string, key: n
 }
 
 function object(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value)) : {};
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value))
+    : {};
 }
 
 /** The object at `keys` below `value`, or an empty one when anything on the way is not an object. */
@@ -133,5 +168,7 @@ function text(value: unknown): string | undefined {
 
 /** Command and args as the kubelet passes them: YAML numbers and booleans become strings. */
 function words(value: unknown): string[] {
-  return list(value).flatMap((word) => (typeof word === 'string' || typeof word === 'number' || typeof word === 'boolean' ? [String(word)] : []));
+  return list(value).flatMap((word) =>
+    typeof word === 'string' || typeof word === 'number' || typeof word === 'boolean' ? [String(word)] : [],
+  );
 }

@@ -22,7 +22,10 @@ const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
  * Read every manifest under `paths`: files as given, folders walked for .yaml, .yml and .json.
  * Problems are collected instead of thrown, so one bad file does not hide the findings of others.
  */
-export async function readManifests(ctx: CheckContext, paths: readonly string[]): Promise<{ files: ManifestFile[]; problems: ManifestProblem[] }> {
+export async function readManifests(
+  ctx: CheckContext,
+  paths: readonly string[],
+): Promise<{ files: ManifestFile[]; problems: ManifestProblem[] }> {
   const problems: ManifestProblem[] = [];
   const found: string[] = [];
   for (const path of paths) await collect(ctx, path, found, problems);
@@ -46,7 +49,11 @@ async function collect(ctx: CheckContext, path: string, found: string[], problem
   try {
     const stat = await ctx.fs.stat(path);
     if (stat === undefined) {
-      problems.push({ where: path, message: `${path} does not exist`, remediation: rerun('an existing file or folder') });
+      problems.push({
+        where: path,
+        message: `${path} does not exist`,
+        remediation: rerun('an existing file or folder'),
+      });
     } else if (stat.kind === 'directory') {
       await walk(ctx, path, found);
     } else {
@@ -54,7 +61,11 @@ async function collect(ctx: CheckContext, path: string, found: string[], problem
     }
   } catch (error) {
     if (!isFileSystemError(error)) throw error;
-    problems.push({ where: path, message: `${path} cannot be read: ${error.code}`, remediation: rerun('a path this user can read') });
+    problems.push({
+      where: path,
+      message: `${path} cannot be read: ${error.code}`,
+      remediation: rerun('a path this user can read'),
+    });
   }
 }
 
@@ -79,7 +90,11 @@ async function readText(ctx: CheckContext, path: string): Promise<string | Manif
     return await ctx.fs.readFile(path);
   } catch (error) {
     if (!isFileSystemError(error)) throw error;
-    return { where: path, message: `${path} cannot be read: ${error.code}`, remediation: rerun('a path this user can read') };
+    return {
+      where: path,
+      message: `${path} cannot be read: ${error.code}`,
+      remediation: rerun('a path this user can read'),
+    };
   }
 }
 
@@ -94,7 +109,11 @@ function parse(path: string, source: string): ManifestFile | ManifestProblem {
     } catch (error) {
       // toJS throws ReferenceError for an unknown alias or an alias bomb.
       if (!(error instanceof ReferenceError || error instanceof YAMLError)) throw error;
-      return { where: path, message: `${path} does not load as YAML: ${error.message}`, remediation: fixAndRerun(path, 'the aliases') };
+      return {
+        where: path,
+        message: `${path} does not load as YAML: ${error.message}`,
+        remediation: fixAndRerun(path, 'the aliases'),
+      };
     }
   }
   return { path, documents };
@@ -105,7 +124,11 @@ function syntaxProblem(path: string, error: YAMLError): ManifestProblem {
   const where = line === undefined ? path : `${path}:${line}`;
   // The first line of the message without its "at line N, column M:" tail, which `where` already says.
   const what = (error.message.split('\n')[0] ?? error.code).replace(/ at line \d+, column \d+:?$/, '');
-  return { where, message: `${where}: YAML does not parse: ${what}`, remediation: fixAndRerun(path, line === undefined ? 'the syntax' : `line ${line}`) };
+  return {
+    where,
+    message: `${where}: YAML does not parse: ${what}`,
+    remediation: fixAndRerun(path, line === undefined ? 'the syntax' : `line ${line}`),
+  };
 }
 
 function rerun(what: string): string {

@@ -21,10 +21,12 @@ export function findings(sites: readonly ContainerSite[], platform: string): Fin
   }
   return analysed.flatMap(({ site, commands }) => {
     const found: Finding[] = [];
-    if (site.platform === 'kfp' && site.securityContext !== undefined) found.push(kfpSecurityContext(site, site.securityContext));
+    if (site.platform === 'kfp' && site.securityContext !== undefined)
+      found.push(kfpSecurityContext(site, site.securityContext));
     const image = site.image === undefined ? undefined : site.image.replace(/^docker:\/\//, '');
     const pusher = image === undefined ? undefined : pushers.get(image)?.find((other) => other !== site);
-    if (image !== undefined && pusher !== undefined && servedStale(image, site.imagePullPolicy)) found.push(staleImage(site, image, pusher));
+    if (image !== undefined && pusher !== undefined && servedStale(image, site.imagePullPolicy))
+      found.push(staleImage(site, image, pusher));
     for (const build of commands.builds) {
       if (!build.platformHint) found.push(unpinnedBuild(site, build, platform));
     }
@@ -49,7 +51,10 @@ function servedStale(image: string, policy: string | undefined): boolean {
 }
 
 function staleImage(site: ContainerSite, image: string, pusher: ContainerSite): Finding {
-  const policy = site.imagePullPolicy === undefined ? 'no imagePullPolicy (IfNotPresent for a tag)' : `imagePullPolicy: ${site.imagePullPolicy}`;
+  const policy =
+    site.imagePullPolicy === undefined
+      ? 'no imagePullPolicy (IfNotPresent for a tag)'
+      : `imagePullPolicy: ${site.imagePullPolicy}`;
   const byDigest = 'or run it by digest (image: <repository>@sha256:<digest>, the digest the push wrote).';
   const remediation =
     site.platform === 'kfp'

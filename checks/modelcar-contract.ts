@@ -1,4 +1,12 @@
-import { type CheckContext, type ImageFiles, defineCheck, fail, modelcarContractProblems, pass, skip } from '../src/plugin.ts';
+import {
+  type CheckContext,
+  type ImageFiles,
+  defineCheck,
+  fail,
+  modelcarContractProblems,
+  pass,
+  skip,
+} from '../src/plugin.ts';
 
 const NO_IMAGES = 'no images given: pass --image REF for the modelcar to inspect';
 
@@ -6,7 +14,8 @@ export default defineCheck({
   id: 'modelcar-contract',
   title: 'Modelcar images meet the KServe modelcar contract',
   scope: 'any',
-  inspects: 'each --image: /models exists and holds files, the image has sh, no ENTRYPOINT, model files world-readable (tar headers only; uncompressed layers are read by Range, never downloaded)',
+  inspects:
+    'each --image: /models exists and holds files, the image has sh, no ENTRYPOINT, model files world-readable (tar headers only; uncompressed layers are read by Range, never downloaded)',
   appliesTo: (ctx) => (ctx.options.images.length === 0 ? NO_IMAGES : true),
   async run(ctx) {
     if (ctx.options.images.length === 0) return skip(NO_IMAGES);
@@ -22,7 +31,9 @@ export default defineCheck({
         ].join('\n'),
       });
     }
-    return pass(`${ctx.options.images.length === 1 ? 'the image meets' : `all ${ctx.options.images.length} images meet`} the modelcar contract (/models, sh, no ENTRYPOINT, world-readable)`);
+    return pass(
+      `${ctx.options.images.length === 1 ? 'the image meets' : `all ${ctx.options.images.length} images meet`} the modelcar contract (/models, sh, no ENTRYPOINT, world-readable)`,
+    );
   },
 });
 

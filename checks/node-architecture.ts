@@ -5,10 +5,13 @@ const ARCH_LABEL = 'kubernetes.io/arch';
 
 export default defineCheck({
   id: 'node-architecture',
-  title: 'The cluster has nodes of the images\' architecture',
+  title: "The cluster has nodes of the images' architecture",
   scope: 'any',
   inspects: 'the kubernetes.io/arch label of every node against --platform and the platforms of each --image',
-  appliesTo: (ctx) => ((ctx.options.namespace ?? '') !== '' || ctx.options.kubeContext !== undefined ? true : 'no cluster targeted: set DS_PROJECT / --namespace or --context'),
+  appliesTo: (ctx) =>
+    (ctx.options.namespace ?? '') !== '' || ctx.options.kubeContext !== undefined
+      ? true
+      : 'no cluster targeted: set DS_PROJECT / --namespace or --context',
   async run(ctx) {
     let nodes;
     try {
@@ -29,16 +32,23 @@ export default defineCheck({
     const imageArches = new Set([target]);
     for (const image of ctx.options.images) {
       const platforms = await ctx.registry.platforms(image, ctx.signal).catch(() => undefined);
-      if (platforms !== undefined && platforms.platforms.length > 0 && !platforms.platforms.some((p) => p.split('/')[1] === target)) {
+      if (
+        platforms !== undefined &&
+        platforms.platforms.length > 0 &&
+        !platforms.platforms.some((p) => p.split('/')[1] === target)
+      ) {
         for (const p of platforms.platforms) imageArches.add(p.split('/')[1] ?? p);
       }
     }
     const summary = [...arches].map(([arch, count]) => `${count} ${arch}`).join(', ');
     const runnable = [...imageArches].filter((arch) => arches.has(arch));
     if (runnable.length === 0) {
-      return fail(`no node runs ${[...imageArches].join(' or ')} (nodes: ${summary}): pods of these images fail with "exec format error"`, {
-        remediation: `Build for the nodes' architecture:\npreflight modelcar build --platform linux/${[...arches.keys()][0] ?? 'amd64'} …   (or podman build --platform linux/${[...arches.keys()][0] ?? 'amd64'})`,
-      });
+      return fail(
+        `no node runs ${[...imageArches].join(' or ')} (nodes: ${summary}): pods of these images fail with "exec format error"`,
+        {
+          remediation: `Build for the nodes' architecture:\npreflight modelcar build --platform linux/${[...arches.keys()][0] ?? 'amd64'} …   (or podman build --platform linux/${[...arches.keys()][0] ?? 'amd64'})`,
+        },
+      );
     }
     if (arches.size > 1) {
       return warn(`the cluster mixes architectures (${summary}): a pod may land on a node that cannot run ${target}`, {

@@ -18,7 +18,11 @@ export default defineCheck({
     const { files, problems } = await readManifests(ctx, ctx.options.manifests);
     const sites = files.flatMap((file) => containerSites(file.path, file.documents));
     const found: Finding[] = [
-      ...problems.map((problem): Finding => ({ level: 'fail', message: problem.message, remediation: problem.remediation })),
+      ...problems.map((problem): Finding => ({
+        level: 'fail',
+        message: problem.message,
+        remediation: problem.remediation,
+      })),
       ...findings(sites, ctx.options.platform),
     ];
     if (found.length === 0 && sites.length === 0) {
@@ -34,10 +38,16 @@ function verdict(found: readonly Finding[], inspected: string): CheckResult {
   const details = ranked.map((finding) => `${finding.level}: ${finding.message}`);
   const problems = ranked.filter((finding) => finding.level !== 'note');
   const [first] = problems;
-  if (first === undefined) return pass(`${inspected}: no pushed image run from a stale node cache, no securityContext in KFP components`, details.length > 0 ? { details } : {});
+  if (first === undefined)
+    return pass(
+      `${inspected}: no pushed image run from a stale node cache, no securityContext in KFP components`,
+      details.length > 0 ? { details } : {},
+    );
   const more = problems.length > 1 ? ` (and ${count(problems.length - 1, 'more finding')}, see details)` : '';
   const worst = problems.filter((finding) => finding.level === first.level);
-  const remediation = [...new Set(worst.map((finding) => finding.remediation ?? ''))].filter((text) => text !== '').join('\n\n');
+  const remediation = [...new Set(worst.map((finding) => finding.remediation ?? ''))]
+    .filter((text) => text !== '')
+    .join('\n\n');
   const message = `${first.message}${more}`;
   return first.level === 'fail' ? fail(message, { remediation, details }) : warn(message, { remediation, details });
 }

@@ -24,20 +24,30 @@ export default defineCheck({
     const home = homeDir(ctx);
     const state = await homeState(ctx, home);
     const details = describe(ctx, home, state);
-    const homeText = state === 'unset' ? 'HOME is unset' : state === 'root' ? 'HOME is /' : `HOME (${home ?? ''}) is ${state}`;
+    const homeText =
+      state === 'unset' ? 'HOME is unset' : state === 'root' ? 'HOME is /' : `HOME (${home ?? ''}) is ${state}`;
     if (username === undefined && state !== 'writable') {
-      return fail(`uid ${uid} has no passwd entry and ${homeText}: tools that need a home fail (docker login: "mkdir ${join(home ?? '/', '.docker')}: permission denied", ssh: "No user exists for uid ${uid}")`, {
-        remediation: PASSWD_ENTRY,
-        details,
-      });
+      return fail(
+        `uid ${uid} has no passwd entry and ${homeText}: tools that need a home fail (docker login: "mkdir ${join(home ?? '/', '.docker')}: permission denied", ssh: "No user exists for uid ${uid}")`,
+        {
+          remediation: PASSWD_ENTRY,
+          details,
+        },
+      );
     }
     if (state !== 'writable') {
-      return warn(`${homeText} for uid ${uid} (${username ?? 'no passwd entry'}): tools that write under ~ (docker login, pip, git) fail`, {
-        remediation: HOME_TMP,
-        details,
-      });
+      return warn(
+        `${homeText} for uid ${uid} (${username ?? 'no passwd entry'}): tools that write under ~ (docker login, pip, git) fail`,
+        {
+          remediation: HOME_TMP,
+          details,
+        },
+      );
     }
-    const who = username === undefined ? `uid ${uid} has no passwd entry (OpenShift random uid) but` : `uid ${uid} (${username}) has`;
+    const who =
+      username === undefined
+        ? `uid ${uid} has no passwd entry (OpenShift random uid) but`
+        : `uid ${uid} (${username}) has`;
     return pass(`${who} a writable HOME (${home ?? ''})`, { details });
   },
 });

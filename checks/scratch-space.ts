@@ -1,4 +1,13 @@
-import { type Builder, type CheckContext, defineCheck, fail, isFileSystemError, pass, skip, warn } from '../src/plugin.ts';
+import {
+  type Builder,
+  type CheckContext,
+  defineCheck,
+  fail,
+  isFileSystemError,
+  pass,
+  skip,
+  warn,
+} from '../src/plugin.ts';
 import { formatBytes, kubernetesGi } from './format-size.ts';
 import { nearestExisting } from './fs-probe.ts';
 import { dockerConfigLocation, nonEmpty, tmpDir } from './paths.ts';
@@ -21,7 +30,8 @@ export default defineCheck({
   inspects: 'free space (statfs) on TMPDIR, the Docker config and model directories against the model size',
   async run(ctx) {
     const model = await modelBytes(ctx);
-    if (model === undefined) return skip('model size unknown: pass --model-dir <dir> or --model-size <size> (e.g. 48GiB)');
+    if (model === undefined)
+      return skip('model size unknown: pass --model-dir <dir> or --model-size <size> (e.g. 48GiB)');
     if ('error' in model) {
       return fail(`cannot measure the model in ${model.dir}: ${model.error}`, {
         remediation: `Point --model-dir at a directory uid ${ctx.user.uid} can read, or give the size instead:\npreflight check --model-size 48GiB`,
@@ -32,12 +42,19 @@ export default defineCheck({
     const builder = ctx.options.builder;
     const tmp = await space(ctx, 'TMPDIR', tmpDir(ctx));
     // Kaniko also keeps the build context and layer tarballs in its own directory.
-    const spool = builder === 'kaniko' ? [tmp, await space(ctx, 'kaniko dir', nonEmpty(ctx.env.KANIKO_DIR) ?? '/kaniko')] : [tmp];
+    const spool =
+      builder === 'kaniko' ? [tmp, await space(ctx, 'kaniko dir', nonEmpty(ctx.env.KANIKO_DIR) ?? '/kaniko')] : [tmp];
     const others = await otherSpaces(ctx);
-    const details = [`model: ${formatBytes(size)}${model.dir === undefined ? ' (--model-size)' : ` in ${model.dir}`}`, ...[...spool, ...others].map(describe)];
+    const details = [
+      `model: ${formatBytes(size)}${model.dir === undefined ? ' (--model-size)' : ` in ${model.dir}`}`,
+      ...[...spool, ...others].map(describe),
+    ];
 
     if (builder === 'preflight') {
-      return pass('builder preflight streams layers from the model directory to the registry: 0 bytes of scratch space needed', { details });
+      return pass(
+        'builder preflight streams layers from the model directory to the registry: 0 bytes of scratch space needed',
+        { details },
+      );
     }
     const short = spool.find((s) => s.availableBytes === undefined || s.availableBytes < need);
     const needed = `${formatBytes(need)} (${SPOOL_FACTOR} × the ${formatBytes(size)} model)`;
@@ -45,14 +62,19 @@ export default defineCheck({
     const remediation = remediationFor(need, short.path);
     const problem = `${short.path} (${short.role}) has ${freeText(short)} free`;
     if (builder !== undefined && SPOOLING.has(builder)) {
-      return fail(`${problem}; ${builder} spools up to ${needed} to temp disk and will run out`, { remediation, details });
+      return fail(`${problem}; ${builder} spools up to ${needed} to temp disk and will run out`, {
+        remediation,
+        details,
+      });
     }
     const both = `buildah, podman, skopeo and kaniko spool up to ${needed} to temp disk, while preflight's own push needs none`;
     return warn(`${problem}: ${both} (set --builder for a definite answer)`, { remediation, details });
   },
 });
 
-async function modelBytes(ctx: CheckContext): Promise<{ bytes: number; dir?: string } | { dir: string; error: string } | undefined> {
+async function modelBytes(
+  ctx: CheckContext,
+): Promise<{ bytes: number; dir?: string } | { dir: string; error: string } | undefined> {
   const { modelSize, modelDir } = ctx.options;
   if (modelSize !== undefined) return { bytes: modelSize };
   if (modelDir === undefined) return undefined;

@@ -12,7 +12,14 @@ export function renderCatalogue(checks: readonly Check[] = builtinChecks): strin
     '| --- | --- | --- |',
     ...checks.map((c) => `| [\`${c.id}\`](#check-${c.id}) | ${c.scope} | ${escape(c.title)} |`),
   ];
-  const sections = checks.map((c) => [`<a id="check-${c.id}"></a>`, `#### \`${c.id}\``, '', `${escape(c.title)}. Scope: ${c.scope}. Inspects: ${escape(c.inspects)}.`].join('\n'));
+  const sections = checks.map((c) =>
+    [
+      `<a id="check-${c.id}"></a>`,
+      `#### \`${c.id}\``,
+      '',
+      `${escape(c.title)}. Scope: ${c.scope}. Inspects: ${escape(c.inspects)}.`,
+    ].join('\n'),
+  );
   return [START, '', ...table, '', ...sections.flatMap((s) => [s, '']), END].join('\n');
 }
 
@@ -28,14 +35,26 @@ function escape(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
-export const TROUBLE_START = '<!-- troubleshooting:start (generated from src/diagnose/catalogue.ts by `npm run docs`; do not edit) -->';
+export const TROUBLE_START =
+  '<!-- troubleshooting:start (generated from src/diagnose/catalogue.ts by `npm run docs`; do not edit) -->';
 export const TROUBLE_END = '<!-- troubleshooting:end -->';
 
 /** The README troubleshooting table: one row per known failure of `preflight diagnose`. */
 export function renderTroubleshooting(entries: readonly KnownFailure[] = CATALOGUE): string {
   const cell = (text: string) => escape(text).replace(/\n/g, ' ');
-  const rows = entries.map((e) => `| \`${e.id}\`: ${cell(e.title)} | \`${cell(shorten(e.examples[0] ?? ''))}\` | ${cell(e.cause)} | ${cell(e.fix)} |`);
-  return [TROUBLE_START, '', '| failure | a log line | cause | fix |', '| --- | --- | --- | --- |', ...rows, '', TROUBLE_END].join('\n');
+  const rows = entries.map(
+    (e) =>
+      `| \`${e.id}\`: ${cell(e.title)} | \`${cell(shorten(e.examples[0] ?? ''))}\` | ${cell(e.cause)} | ${cell(e.fix)} |`,
+  );
+  return [
+    TROUBLE_START,
+    '',
+    '| failure | a log line | cause | fix |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    TROUBLE_END,
+  ].join('\n');
 }
 
 export function replaceTroubleshooting(readme: string, table: string): string {

@@ -18,7 +18,9 @@ if [[ -z "${ROLE_ARN:-}" ]]; then
   exit 2
 fi
 
-# An installed preflight, else this checkout's (after npm run build).
+# An installed preflight, else this checkout's (after npm run build). Either way the bin checks the
+# Node.js version before anything else and says in one line which one it needs (exit 1), so this
+# script has no copy of that check to drift.
 if command -v preflight >/dev/null 2>&1; then
   run=(preflight)
 else

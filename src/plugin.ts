@@ -64,7 +64,8 @@ export interface Check {
 
 /**
  * Declare a check. It returns its argument unchanged: it exists so that a plugin gets the types,
- * and so that plugins and built-ins share one shape.
+ * and so that plugins and built-ins share one shape. preflight checks the object when it loads a
+ * plugin and every result a check returns, whether or not it was declared through here.
  */
 export function defineCheck(check: Check): Check {
   return check;

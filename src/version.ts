@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 
+/** The npm package: scoped, because the bare name `preflight` on the public registry is someone else's. */
+const PACKAGE_NAME = '@preflight-dev/preflight';
+
 /**
  * The package version. Read lazily from package.json, which sits two levels up from dist/src and
  * one level up from src, so both the built CLI and the sources find it.
@@ -8,7 +11,13 @@ export function packageVersion(): string {
   for (const candidate of ['../package.json', '../../package.json']) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8'));
-      if (typeof parsed === 'object' && parsed !== null && 'name' in parsed && parsed.name === 'preflight' && 'version' in parsed) {
+      if (
+        typeof parsed === 'object' &&
+        parsed !== null &&
+        'name' in parsed &&
+        parsed.name === PACKAGE_NAME &&
+        'version' in parsed
+      ) {
         return String(parsed.version);
       }
     } catch (error) {

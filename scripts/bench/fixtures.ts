@@ -34,9 +34,26 @@ export async function makeLayout(root: string, layers: number, layerSize: number
     await writeFile(join(blobs, digest.slice(7)), bytes);
     return { mediaType, digest, size: bytes.length };
   };
-  const config = await writeJson({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) } }, 'application/vnd.oci.image.config.v1+json');
-  const manifest = await writeJson({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: descriptors }, 'application/vnd.oci.image.manifest.v1+json');
-  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }] }));
+  const config = await writeJson(
+    {
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: descriptors.map((d) => d.digest) },
+    },
+    'application/vnd.oci.image.config.v1+json',
+  );
+  const manifest = await writeJson(
+    { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: descriptors },
+    'application/vnd.oci.image.manifest.v1+json',
+  );
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }],
+    }),
+  );
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const archive = join(root, 'image.tar');
   await run('tar', ['-C', dir, '-cf', archive, '.']);

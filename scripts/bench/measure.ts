@@ -15,7 +15,11 @@ export interface Measurement {
   readonly stdout: string;
 }
 
-export async function measure(command: string, args: readonly string[], options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {}): Promise<Measurement> {
+export async function measure(
+  command: string,
+  args: readonly string[],
+  options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {},
+): Promise<Measurement> {
   const temp = await mkdtemp(join(tmpdir(), 'preflight-bench-tmp-'));
   const timeFile = join(temp, '..', `${temp.split('/').pop() ?? 'x'}.time`);
   let peakTemp = 0;
@@ -62,9 +66,17 @@ async function treeSize(dir: string): Promise<number> {
   return total;
 }
 
-export function run(command: string, args: readonly string[], options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {}): Promise<string> {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { readonly env?: Record<string, string | undefined>; readonly cwd?: string } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -28,20 +28,40 @@ export async function benchPush(argv: readonly string[]): Promise<BenchRow[]> {
     process.stderr.write(`preparing ${layers} random layers of ${total / layers} bytes in ${dir}\n`);
     const layout = await makeLayout(dir, layers, Math.floor(total / layers));
     try {
-      rows.push({ total, tool: 'curl PUT ×4 (ceiling)', source: 'files', m: await withRegistry((host) => curlBaseline(host, layerBlobs(layout))) });
+      rows.push({
+        total,
+        tool: 'curl PUT ×4 (ceiling)',
+        source: 'files',
+        m: await withRegistry((host) => curlBaseline(host, layerBlobs(layout))),
+      });
       for (const [source, spec, skopeoSpec] of [
         ['oci layout', `oci:${layout.dir}:bench`, `oci:${layout.dir}:bench`],
         ['oci-archive', `oci-archive:${layout.archive}`, `oci-archive:${layout.archive}`],
       ] as const) {
-        rows.push({ total, tool: 'preflight push', source, m: await withRegistry((host) => measure(process.execPath, [CLI, 'push', spec, `${host}/bench/preflight:v1`])) });
+        rows.push({
+          total,
+          tool: 'preflight push',
+          source,
+          m: await withRegistry((host) => measure(process.execPath, [CLI, 'push', spec, `${host}/bench/preflight:v1`])),
+        });
         rows.push({
           total,
           tool: 'skopeo copy',
           source,
           // --tmpdir: skopeo puts big temp files in /var/tmp unless told; point it at the measured TMPDIR.
-          m: await withRegistry((host) => measure('bash', ['-c', `exec skopeo --insecure-policy --tmpdir "$TMPDIR" copy --preserve-digests --dest-tls-verify=false '${skopeoSpec}' 'docker://${host}/bench/skopeo:v1'`])),
+          m: await withRegistry((host) =>
+            measure('bash', [
+              '-c',
+              `exec skopeo --insecure-policy --tmpdir "$TMPDIR" copy --preserve-digests --dest-tls-verify=false '${skopeoSpec}' 'docker://${host}/bench/skopeo:v1'`,
+            ]),
+          ),
         });
-        process.stderr.write(`${rows.slice(-2).map((r) => formatRow(r, rows)).join('\n')}\n`);
+        process.stderr.write(
+          `${rows
+            .slice(-2)
+            .map((r) => formatRow(r, rows))
+            .join('\n')}\n`,
+        );
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -56,7 +76,7 @@ function layerBlobs(layout: Layout): { path: string; digest: string }[] {
 
 /** A fresh registry for every run, so no tool finds the blobs of the one before. */
 async function withRegistry(body: (host: string) => Promise<Measurement>): Promise<Measurement> {
-  const registry = await startRegistry();
+  const registry = await startRegistry({ storage: 'disk' });
   try {
     return await body(registry.host);
   } finally {
@@ -65,7 +85,10 @@ async function withRegistry(body: (host: string) => Promise<Measurement>): Promi
 }
 
 /** Monolithic PUTs of the files, all at once: what the registry can ingest at best. */
-export async function curlBaseline(host: string, files: readonly { readonly path: string; readonly digest: string }[]): Promise<Measurement> {
+export async function curlBaseline(
+  host: string,
+  files: readonly { readonly path: string; readonly digest: string }[],
+): Promise<Measurement> {
   const script = files
     .map(({ path: file, digest }) => {
       return `(loc=$(curl -fsS -X POST -D - -o /dev/null http://${host}/v2/bench/curl/blobs/uploads/ | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); curl -fsS -X PUT -H 'Content-Type: application/octet-stream' -T '${file}' "$loc&digest=${digest}") &`;

@@ -17,7 +17,8 @@ export function parseSizes(list: string): number[] {
   });
 }
 
-const HEADER = '| data | tool | run | wall | MB/s | vs curl | vs peer | peak RSS | temp disk |\n|---|---|---|---|---|---|---|---|---|';
+const HEADER =
+  '| data | tool | run | wall | MB/s | vs curl | vs peer | peak RSS | temp disk |\n|---|---|---|---|---|---|---|---|---|';
 
 export function renderTable(rows: readonly BenchRow[]): string {
   return [HEADER, ...rows.map((row) => formatRow(row, rows))].join('\n');
@@ -26,8 +27,12 @@ export function renderTable(rows: readonly BenchRow[]): string {
 export function formatRow(row: BenchRow, all: readonly BenchRow[]): string {
   const curl = all.find((r) => r.total === row.total && r.tool.startsWith('curl'));
   // The peer: the other tool's row for the same data and run (skopeo, umoci…).
-  const skopeo = all.find((r) => r.total === row.total && r.source === row.source && !r.tool.startsWith('preflight') && !r.tool.startsWith('curl'));
+  const skopeo = all.find(
+    (r) =>
+      r.total === row.total && r.source === row.source && !r.tool.startsWith('preflight') && !r.tool.startsWith('curl'),
+  );
   const mbps = row.total / 1e6 / (row.m.wallMs / 1000);
-  const ratio = (other: BenchRow | undefined): string => (other === undefined || other === row ? '' : `${(row.m.wallMs / other.m.wallMs).toFixed(2)}×`);
+  const ratio = (other: BenchRow | undefined): string =>
+    other === undefined || other === row ? '' : `${(row.m.wallMs / other.m.wallMs).toFixed(2)}×`;
   return `| ${formatBytes(row.total)} | ${row.tool} | ${row.source} | ${(row.m.wallMs / 1000).toFixed(row.m.wallMs < 1000 ? 2 : 1)} s | ${mbps.toFixed(0)} | ${ratio(curl)} | ${ratio(skopeo)} | ${formatBytes(row.m.peakRss)} | ${formatBytes(row.m.peakTemp)} |`;
 }

@@ -30,7 +30,8 @@ export type EcrUriParseResult =
 
 // Anything shaped like an ECR host, loosely, so that a typo in one part is reported as what it is
 // instead of "not ECR".
-const LOOSE_HOST = /^(?<account>[^.]*)\.(?<service>dkr[.-]ecr)(?<fips>-fips)?\.(?<region>[^.]*)\.(?<suffix>amazonaws\.com(?:\.cn)?|on\.aws)(?<port>:\d+)?$/;
+const LOOSE_HOST =
+  /^(?<account>[^.]*)\.(?<service>dkr[.-]ecr)(?<fips>-fips)?\.(?<region>[^.]*)\.(?<suffix>amazonaws\.com(?:\.cn)?|on\.aws)(?<port>:\d+)?$/;
 const ACCOUNT = /^\d{12}$/;
 const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
 // The ECR API's repositoryName pattern (CreateRepository), stricter than the distribution grammar.
@@ -41,7 +42,9 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const PREFIXES = ['docker://', 'https://'];
 
-type HostParse = { readonly ok: true; readonly host: Omit<EcrUri, 'repository' | 'tag' | 'digest'> } | Extract<EcrUriParseResult, { ok: false }>;
+type HostParse =
+  | { readonly ok: true; readonly host: Omit<EcrUri, 'repository' | 'tag' | 'digest'> }
+  | Extract<EcrUriParseResult, { ok: false }>;
 
 /**
  * Parse `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag][@sha256:…]` or the
@@ -91,16 +94,24 @@ export function parseEcrUri(input: string): EcrUriParseResult {
   }
   if (tag !== undefined && !TAG.test(tag)) {
     if (tag === '') return invalid('the tag after ":" is empty', rebuild({ tag: undefined }));
-    return invalid(`tag "${tag}" is not valid: a tag is 1-128 letters, digits, "_", "." or "-", and does not start with "." or "-"`);
+    return invalid(
+      `tag "${tag}" is not valid: a tag is 1-128 letters, digits, "_", "." or "-", and does not start with "." or "-"`,
+    );
   }
   if (digest !== undefined && !DIGEST.test(digest)) {
     const lower = digest.toLowerCase();
-    if (DIGEST.test(lower)) return invalid(`digest "${digest}" has uppercase hex; digests are lowercase`, rebuild({ digest: lower }));
+    if (DIGEST.test(lower))
+      return invalid(`digest "${digest}" has uppercase hex; digests are lowercase`, rebuild({ digest: lower }));
     return invalid(`digest "${digest}" is not valid: ECR digests are sha256:<64 lowercase hex characters>`);
   }
   return {
     ok: true,
-    value: { ...host.host, repository, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) },
+    value: {
+      ...host.host,
+      repository,
+      ...(tag === undefined ? {} : { tag }),
+      ...(digest === undefined ? {} : { digest }),
+    },
   };
 }
 
@@ -124,7 +135,9 @@ function parseHost(written: string): HostParse {
   if (match?.groups === undefined) {
     if (host === 'public.ecr.aws') return notEcr('public.ecr.aws is ECR Public, not a private ECR registry');
     if (/dkr[.-]ecr/.test(host)) {
-      return invalid(`registry host "${written}" looks like ECR but is not <account>.dkr.ecr.<region>.amazonaws.com[.cn] or <account>.dkr-ecr.<region>.on.aws`);
+      return invalid(
+        `registry host "${written}" looks like ECR but is not <account>.dkr.ecr.<region>.amazonaws.com[.cn] or <account>.dkr-ecr.<region>.on.aws`,
+      );
     }
     return notEcr(`${written === '' ? 'the reference' : written} is not an ECR registry host`);
   }
@@ -133,18 +146,24 @@ function parseHost(written: string): HostParse {
   const china = suffix === 'amazonaws.com.cn';
   if (port !== undefined) return invalid(`an ECR registry host takes no port (${port})`, host.slice(0, -port.length));
   if (!ACCOUNT.test(account)) {
-    return invalid(account === '' ? 'the account ID is missing before .dkr' : `account ID "${account}" is not 12 digits`);
+    return invalid(
+      account === '' ? 'the account ID is missing before .dkr' : `account ID "${account}" is not 12 digits`,
+    );
   }
   if (!REGION.test(region)) return invalid(`"${region}" is not an AWS region (expected e.g. us-east-1)`);
   if (onAws && service === 'dkr.ecr') {
     return invalid('the dual-stack host under on.aws is dkr-ecr, not dkr.ecr', host.replace('.dkr.ecr', '.dkr-ecr'));
   }
   if (!onAws && service === 'dkr-ecr') {
-    return invalid('dkr-ecr is the dual-stack form, which lives under on.aws; under amazonaws.com the host is dkr.ecr', host.replace('.dkr-ecr', '.dkr.ecr'));
+    return invalid(
+      'dkr-ecr is the dual-stack form, which lives under on.aws; under amazonaws.com the host is dkr.ecr',
+      host.replace('.dkr-ecr', '.dkr.ecr'),
+    );
   }
   const chinaRegion = region.startsWith('cn-');
   if (china && !chinaRegion) return invalid(`an amazonaws.com.cn host must have a cn- region, not ${region}`);
-  if (chinaRegion && suffix === 'amazonaws.com') return invalid(`${region} registries are under amazonaws.com.cn`, `${host}.cn`);
+  if (chinaRegion && suffix === 'amazonaws.com')
+    return invalid(`${region} registries are under amazonaws.com.cn`, `${host}.cn`);
   if (chinaRegion && onAws) return invalid(`${region} registries are under amazonaws.com.cn, not on.aws`);
   const partitionSuffix: EcrPartitionSuffix = onAws ? 'on.aws' : china ? 'amazonaws.com.cn' : 'amazonaws.com';
   return { ok: true, host: { account, region, fips: fips !== undefined, dualStack: onAws, partitionSuffix, host } };
@@ -155,16 +174,26 @@ function checkRepository(repository: string): { reason: string; fixed?: string }
   const lower = repository.toLowerCase();
   if (repository !== lower) {
     const fixable = REPOSITORY.test(lower) && lower.length >= REPOSITORY_MIN && lower.length <= REPOSITORY_MAX;
-    return { reason: `repository "${repository}" has uppercase letters; ECR repository names are lowercase`, ...(fixable ? { fixed: lower } : {}) };
+    return {
+      reason: `repository "${repository}" has uppercase letters; ECR repository names are lowercase`,
+      ...(fixable ? { fixed: lower } : {}),
+    };
   }
   if (repository.length < REPOSITORY_MIN || repository.length > REPOSITORY_MAX) {
     const length = `${repository.length} character${repository.length === 1 ? '' : 's'}`;
-    return { reason: `repository "${repository.length > 40 ? `${repository.slice(0, 40)}…` : repository}" is ${length} long; ECR allows ${REPOSITORY_MIN} to ${REPOSITORY_MAX}` };
+    return {
+      reason: `repository "${repository.length > 40 ? `${repository.slice(0, 40)}…` : repository}" is ${length} long; ECR allows ${REPOSITORY_MIN} to ${REPOSITORY_MAX}`,
+    };
   }
   if (REPOSITORY.test(repository)) return undefined;
   const trimmed = repository.replace(/^\/+|\/+$/g, '');
-  if (trimmed !== repository && REPOSITORY.test(trimmed)) return { reason: `repository "${repository}" starts or ends with "/"`, fixed: trimmed };
-  if (repository.includes('//')) return { reason: `repository "${repository}" has an empty path component ("//")`, fixed: repository.replace(/\/{2,}/g, '/') };
+  if (trimmed !== repository && REPOSITORY.test(trimmed))
+    return { reason: `repository "${repository}" starts or ends with "/"`, fixed: trimmed };
+  if (repository.includes('//'))
+    return {
+      reason: `repository "${repository}" has an empty path component ("//")`,
+      fixed: repository.replace(/\/{2,}/g, '/'),
+    };
   return {
     reason: `repository "${repository}" is not valid: path components are lowercase letters and digits, separated by single ".", "_" or "-", and joined by "/"`,
   };

@@ -1,4 +1,4 @@
-import { PreflightError } from '../errors.ts';
+import { AwsError, PreflightError } from '../errors.ts';
 import { AwsCredentialError } from './credentials.ts';
 
 /**
@@ -10,18 +10,35 @@ export function explainAwsError(error: unknown, action: string, profile: string 
   const name = error instanceof Error ? error.name : '';
   const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
   const login = `aws sso login${profile === undefined ? '' : ` --profile ${profile}`}`;
-  if (name === 'ExpiredToken' || name === 'ExpiredTokenException' || /security token included in the request is expired/i.test(message)) {
-    return new AwsCredentialError(`${action}: the AWS credentials have expired`, { hint: `run ${login} (or mint fresh credentials), then try again` });
+  if (
+    name === 'ExpiredToken' ||
+    name === 'ExpiredTokenException' ||
+    /security token included in the request is expired/i.test(message)
+  ) {
+    return new AwsCredentialError(`${action}: the AWS credentials have expired`, {
+      hint: `run ${login} (or mint fresh credentials), then try again`,
+    });
   }
-  if (name === 'InvalidClientTokenId' || name === 'UnrecognizedClientException' || name === 'SignatureDoesNotMatch' || name === 'InvalidSignatureException') {
-    return new AwsCredentialError(`${action}: AWS rejected the credentials (${name})`, { hint: `the keys are wrong or were deleted: run ${login}, or check AWS_ACCESS_KEY_ID / AWS_PROFILE` });
+  if (
+    name === 'InvalidClientTokenId' ||
+    name === 'UnrecognizedClientException' ||
+    name === 'SignatureDoesNotMatch' ||
+    name === 'InvalidSignatureException'
+  ) {
+    return new AwsCredentialError(`${action}: AWS rejected the credentials (${name})`, {
+      hint: `the keys are wrong or were deleted: run ${login}, or check AWS_ACCESS_KEY_ID / AWS_PROFILE`,
+    });
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || /not authorized to perform/i.test(message)) {
-    return new PreflightError(`${action}: ${message}`, { hint: 'grant the action named above to the identity in IAM (for AssumeRole: the role trust policy must allow the caller)' });
+    return new AwsError(`${action}: ${message}`, {
+      hint: 'grant the action named above to the identity in IAM (for AssumeRole: the role trust policy must allow the caller)',
+    });
   }
   if (name === 'ThrottlingException' || name === 'Throttling' || /rate exceeded/i.test(message)) {
-    return new PreflightError(`${action}: AWS is throttling the requests (${name}) and retries ran out`, { hint: 'try again in a minute' });
+    return new AwsError(`${action}: AWS is throttling the requests (${name}) and retries ran out`, {
+      hint: 'try again in a minute',
+    });
   }
   const code = typeof error === 'object' && error !== null && '$metadata' in error ? ` (${name})` : '';
-  return new PreflightError(`${action}: ${message}${code}`);
+  return new AwsError(`${action}: ${message}${code}`);
 }

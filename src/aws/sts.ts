@@ -1,4 +1,4 @@
-import { PreflightError, UsageError } from '../errors.ts';
+import { AwsError, UsageError } from '../errors.ts';
 import { type AwsCredentials, type AwsSettings, clientConfig } from './clients.ts';
 
 export interface CallerIdentity {
@@ -39,14 +39,26 @@ export interface AssumedRole {
  * AWS refuses more than an hour: use an hour and say so, unless the duration was asked for
  * explicitly, which is an error that explains the cap.
  */
-export async function assumeRole(settings: AwsSettings, caller: CallerIdentity, options: { readonly roleArn: string; readonly durationSeconds: number; readonly explicit: boolean; readonly sessionName: string }): Promise<AssumedRole> {
+export async function assumeRole(
+  settings: AwsSettings,
+  caller: CallerIdentity,
+  options: {
+    readonly roleArn: string;
+    readonly durationSeconds: number;
+    readonly explicit: boolean;
+    readonly sessionName: string;
+  },
+): Promise<AssumedRole> {
   let duration = options.durationSeconds;
   let capped = false;
   if (isRoleSession(caller.arn) && duration > CHAINED_MAX_SECONDS) {
     if (options.explicit) {
-      throw new UsageError(`--duration ${duration}s is longer than AWS allows here: ${caller.arn} is a role session, and a role assumed from one ("role chaining") lasts at most 1 hour`, {
-        hint: 'drop --duration (preflight then uses 1h), or mint from long-lived IAM user credentials, or rotate with --watch / the rotation CronJob',
-      });
+      throw new UsageError(
+        `--duration ${duration}s is longer than AWS allows here: ${caller.arn} is a role session, and a role assumed from one ("role chaining") lasts at most 1 hour`,
+        {
+          hint: 'drop --duration (preflight then uses 1h), or mint from long-lived IAM user credentials, or rotate with --watch / the rotation CronJob',
+        },
+      );
     }
     duration = CHAINED_MAX_SECONDS;
     capped = true;
@@ -54,12 +66,33 @@ export async function assumeRole(settings: AwsSettings, caller: CallerIdentity, 
   const { STSClient, AssumeRoleCommand } = await import('@aws-sdk/client-sts');
   const client = new STSClient(clientConfig(settings, 'STS'));
   try {
-    const out = await client.send(new AssumeRoleCommand({ RoleArn: options.roleArn, RoleSessionName: options.sessionName, DurationSeconds: duration }));
+    const out = await client.send(
+      new AssumeRoleCommand({
+        RoleArn: options.roleArn,
+        RoleSessionName: options.sessionName,
+        DurationSeconds: duration,
+      }),
+    );
     const c = out.Credentials;
-    if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || c.Expiration === undefined) {
-      throw new PreflightError(`AssumeRole ${options.roleArn} returned no credentials`);
+    if (
+      c?.AccessKeyId === undefined ||
+      c.SecretAccessKey === undefined ||
+      c.SessionToken === undefined ||
+      c.Expiration === undefined
+    ) {
+      throw new AwsError(`AssumeRole ${options.roleArn} returned no credentials`);
     }
-    return { credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration }, arn: out.AssumedRoleUser?.Arn ?? '', durationSeconds: duration, capped };
+    return {
+      credentials: {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+      },
+      arn: out.AssumedRoleUser?.Arn ?? '',
+      durationSeconds: duration,
+      capped,
+    };
   } finally {
     client.destroy();
   }

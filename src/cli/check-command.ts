@@ -25,7 +25,13 @@ export function addCheckOptions(cmd: Command): Command {
     return env === undefined ? o : o.env(env);
   };
   return cmd
-    .addOption(option('--ecr-uri <uri>', 'ECR repository to push to: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag]', 'ECR_URI'))
+    .addOption(
+      option(
+        '--ecr-uri <uri>',
+        'ECR repository to push to: <account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag]',
+        'ECR_URI',
+      ),
+    )
     .addOption(option('--aws-region <region>', 'AWS region', 'AWS_REGION'))
     .addOption(option('--aws-profile <name>', 'AWS profile (e.g. an SSO profile)', 'AWS_PROFILE'))
     .addOption(option('--role-arn <arn>', 'IAM role the pipeline assumes', 'ROLE_ARN'))
@@ -34,16 +40,38 @@ export function addCheckOptions(cmd: Command): Command {
     .addOption(option('--builder <name>', 'image builder of the pipeline').choices(BUILDERS))
     .addOption(option('--model-dir <dir>', 'model directory (measured for scratch-space)'))
     .addOption(option('--model-size <size>', 'model size when the directory is not at hand, e.g. 48GiB'))
-    .addOption(option('--manifests <path...>', 'pipeline manifests to inspect: files or folders of Tekton, KFP or Pod/Job YAML'))
-    .addOption(option('--image <ref>', 'an image the pipeline runs or pushes: registry reference, oci-archive:PATH or oci:DIR (repeatable)').argParser(collect))
+    .addOption(
+      option('--manifests <path...>', 'pipeline manifests to inspect: files or folders of Tekton, KFP or Pod/Job YAML'),
+    )
+    .addOption(
+      option(
+        '--image <ref>',
+        'an image the pipeline runs or pushes: registry reference, oci-archive:PATH or oci:DIR (repeatable)',
+      ).argParser(collect),
+    )
     .addOption(option('--base-image <ref>', 'base image of the build (FROM)'))
     .addOption(option('--builder-image <ref>', 'image of the builder step (e.g. the Kaniko executor)'))
     .addOption(option('--platform <os/arch>', 'target platform of the images').default(DEFAULTS.platform))
-    .addOption(option('--service-account <name>', 'ServiceAccount the pipeline pods run as (irsa)').default(DEFAULTS.serviceAccount))
-    .addOption(option('--secret-name <name>', 'the AWS credentials Secret written by mint-creds (credentials-secret)').default(DEFAULTS.secretName))
-    .addOption(option('--min-validity <duration>', 'how long the Secret\'s credentials must stay valid (credentials-secret)').default(DEFAULTS.minValidity))
+    .addOption(
+      option('--service-account <name>', 'ServiceAccount the pipeline pods run as (irsa)').default(
+        DEFAULTS.serviceAccount,
+      ),
+    )
+    .addOption(
+      option('--secret-name <name>', 'the AWS credentials Secret written by mint-creds (credentials-secret)').default(
+        DEFAULTS.secretName,
+      ),
+    )
+    .addOption(
+      option(
+        '--min-validity <duration>',
+        "how long the Secret's credentials must stay valid (credentials-secret)",
+      ).default(DEFAULTS.minValidity),
+    )
     .addOption(option('--context <name>', 'kubeconfig context (default: the current one; in a pod: in-cluster)'))
-    .addOption(option('--gated-model', 'the model is gated on Hugging Face: the hf token Secret is required (hf-token)'))
+    .addOption(
+      option('--gated-model', 'the model is gated on Hugging Face: the hf token Secret is required (hf-token)'),
+    )
     .addOption(option('--hf-secret-name <name>', 'Secret with the Hugging Face token').default(DEFAULTS.hfSecretName))
     .addOption(option('--plugin <file>', 'load checks from a plugin module (repeatable)').argParser(collect))
     .addOption(option('--only <ids>', 'run only these checks (comma-separated ids)'))
@@ -56,9 +84,20 @@ export function addCheckOptions(cmd: Command): Command {
         .default(DEFAULTS.scope),
     )
     .addOption(option('--strict', 'treat warnings as failures (exit 4)'))
-    .addOption(option('-c, --config <file>', 'config file (default: ./preflight.yaml when present)', 'PREFLIGHT_CONFIG'))
+    .addOption(
+      option(
+        '-c, --config <file>',
+        'config file (default: ./preflight.yaml when present, whose plugins: are ignored: only a file named here or in PREFLIGHT_CONFIG may load code)',
+        'PREFLIGHT_CONFIG',
+      ),
+    )
     .addOption(option('-o, --output <format>', 'report format').choices(OUTPUT_FORMATS).default('text'))
-    .addOption(option('--output-file <path>', 'write the report to this file instead of stdout (the terminal keeps the live view)'));
+    .addOption(
+      option(
+        '--output-file <path>',
+        'write the report to this file instead of stdout (the terminal keeps the live view); mode 0600, it names accounts and images',
+      ),
+    );
 }
 
 function collect(value: string, previous: unknown): string[] {
@@ -110,7 +149,8 @@ export function givenValues(cmd: Command): GivenValues {
     const source = cmd.getOptionValueSource(spec.from);
     if (source !== 'cli' && source !== 'env') continue;
     const option = cmd.options.find((o) => o.attributeName() === spec.from);
-    const origin = source === 'env' && option?.envVar !== undefined ? `env ${option.envVar}` : (option?.long ?? spec.from);
+    const origin =
+      source === 'env' && option?.envVar !== undefined ? `env ${option.envVar}` : (option?.long ?? spec.from);
     const raw = values[spec.from];
     given[spec.key] = { value: spec.convert ? spec.convert(raw) : raw, origin };
   }

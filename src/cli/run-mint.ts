@@ -6,7 +6,12 @@ import { type MintFlags, parseMintFlags } from './mint-command.ts';
 /** Default rotation margin of `--watch` when `--rotate-if-expiring-within` is not given. */
 const WATCH_MARGIN_MS = 15 * 60_000;
 
-export async function runMintCreds(flags: MintFlags, cmd: Command, term: Terminal, signal: AbortSignal): Promise<number> {
+export async function runMintCreds(
+  flags: MintFlags,
+  cmd: Command,
+  term: Terminal,
+  signal: AbortSignal,
+): Promise<number> {
   const env = term.io.env;
   const parsed = parseMintFlags(flags, env);
   const region = resolveRegion({ region: flags.awsRegion, ecrRegion: parsed.ecr?.region, env });
@@ -17,7 +22,9 @@ export async function runMintCreds(flags: MintFlags, cmd: Command, term: Termina
     import('../output/mint-view.ts'),
   ]);
   const connection = await connectKube({ env, kubeconfig: flags.kubeconfig, context: flags.context });
-  term.debug(`kubernetes API ${connection.server}, context ${connection.context ?? 'in-cluster'}, user ${connection.user}`);
+  term.debug(
+    `kubernetes API ${connection.server}, context ${connection.context ?? 'in-cluster'}, user ${connection.user}`,
+  );
   const input = {
     ...parsed,
     names: { aws: flags.secretName, registry: flags.registrySecretName },
@@ -36,7 +43,12 @@ export async function runMintCreds(flags: MintFlags, cmd: Command, term: Termina
   };
   if (flags.watch === true) {
     const { watchMint } = await import('../commands/mint-watch.ts');
-    await watchMint(input, { marginMs: parsed.rotateWithinMs ?? WATCH_MARGIN_MS, onEvent: (event) => { view.showWatchEvent(term, event, flags.output, new Date()); } });
+    await watchMint(input, {
+      marginMs: parsed.rotateWithinMs ?? WATCH_MARGIN_MS,
+      onEvent: (event) => {
+        view.showWatchEvent(term, event, flags.output, new Date());
+      },
+    });
     term.err('stopped watching\n');
     return 0;
   }

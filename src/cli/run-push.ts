@@ -9,8 +9,18 @@ interface Pushed {
   readonly reference: string;
 }
 
-export async function withProgress<T extends Pushed>(term: Terminal, output: 'text' | 'json', digestFile: string | undefined, work: (onEvent: (event: PushEvent) => void) => Promise<T>): Promise<T> {
-  const [{ createPushProgress }, { writeAtomic }] = await Promise.all([import('../output/push-progress.ts'), import('../output/files.ts')]);
+export async function withProgress<T extends Pushed>(
+  term: Terminal,
+  output: 'text' | 'json',
+  digestFile: string | undefined,
+  work: (onEvent: (event: PushEvent) => void) => Promise<T>,
+): Promise<T> {
+  const [{ createPushProgress }, { probeOutputFiles, SHARED_FILE, writeFileAtomic }] = await Promise.all([
+    import('../output/push-progress.ts'),
+    import('../util/atomic-file.ts'),
+  ]);
+  // Before the first request: a digest file that cannot be written fails now, with nothing pushed.
+  await probeOutputFiles([{ flag: '--digest-file', path: digestFile }]);
   // Progress never shares stdout with the result: `$(preflight push …)` captures just the reference.
   const progress = await createPushProgress(term, term.interactive && output === 'text' ? 'stdout' : 'stderr');
   let result: T;
@@ -21,16 +31,36 @@ export async function withProgress<T extends Pushed>(term: Terminal, output: 'te
   } finally {
     await progress.end();
   }
-  if (digestFile !== undefined) await writeAtomic(digestFile, `${result.reference}\n`);
-  term.out(output === 'json' ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : `${result.reference}\n`);
+  // Shared: the next pipeline step may run as another uid, and a digest is no secret.
+  if (digestFile !== undefined) await writeFileAtomic(digestFile, `${result.reference}\n`, SHARED_FILE);
+  term.out(
+    output === 'json' ? `${JSON.stringify({ schemaVersion: 1, ...result }, null, 2)}\n` : `${result.reference}\n`,
+  );
   return result;
 }
 
-export async function runPush(source: string, destination: string, flags: PushFlags, term: Terminal, signal: AbortSignal): Promise<number> {
+export async function runPush(
+  source: string,
+  destination: string,
+  flags: PushFlags,
+  term: Terminal,
+  signal: AbortSignal,
+): Promise<number> {
   const numbers = parsePushNumbers(flags);
   const { push } = await import('../commands/push.ts');
   await withProgress(term, flags.output, flags.digestFile, (onEvent) =>
-    push({ source, destination, uploadMode: flags.uploadMode, ...numbers, insecureRegistries: flags.insecureRegistry, caFile: flags.caFile, env: term.io.env, log: term, signal, onEvent }),
+    push({
+      source,
+      destination,
+      uploadMode: flags.uploadMode,
+      ...numbers,
+      insecureRegistries: flags.insecureRegistry,
+      caFile: flags.caFile,
+      env: term.io.env,
+      log: term,
+      signal,
+      onEvent,
+    }),
   );
   return 0;
 }
@@ -42,7 +72,11 @@ export async function runModelcarBuild(flags: ModelcarFlags, term: Terminal, sig
 }
 
 /** The build with progress, the result printed and the digest file written; shared by `modelcar build` and `run`. */
-export async function buildAndPushModelcar(flags: ModelcarFlags, term: Terminal, signal: AbortSignal): Promise<ModelcarBuildResult> {
+export async function buildAndPushModelcar(
+  flags: ModelcarFlags,
+  term: Terminal,
+  signal: AbortSignal,
+): Promise<ModelcarBuildResult> {
   const parsed = parseModelcarFlags(flags);
   const { modelcarBuild } = await import('../commands/modelcar-build.ts');
   return withProgress(term, flags.output, flags.digestFile, (onEvent) =>

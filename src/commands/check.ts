@@ -15,6 +15,11 @@ export interface CheckCommandInput {
   readonly configPath: string | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
+  /**
+   * Told at once, before any plugin is imported or check selected, so a warning is not lost when
+   * the run then fails on its input (an --only naming a plugin check that was not loaded).
+   */
+  readonly onWarning: (message: string) => void;
 }
 
 /** A run that is ready to start: config resolved, plugins loaded, checks selected. */
@@ -28,7 +33,10 @@ export interface PreparedCheckRun {
 export async function prepareCheckRun(input: CheckCommandInput): Promise<PreparedCheckRun> {
   const file = await loadConfigFile(input.configPath ?? 'preflight.yaml', input.configPath !== undefined);
   const config = resolveCheckConfig(input.given, file, input.env);
-  input.log.debug(`config: ${config.configPath ?? 'no config file'}; scope ${config.scope}; timeout ${config.timeoutMs}ms; concurrency ${config.concurrency}`);
+  for (const warning of config.warnings) input.onWarning(warning);
+  input.log.debug(
+    `config: ${config.configPath ?? 'no config file'}; scope ${config.scope}; timeout ${config.timeoutMs}ms; concurrency ${config.concurrency}`,
+  );
   const all = await loadChecks(builtinChecks, config.plugins);
   const selected = selectChecks(all.checks, { only: config.only, skip: config.skip });
   return { config, all, selected };
@@ -42,7 +50,13 @@ export async function executeCheckRun(
   const { config } = prepared;
   const startedAt = new Date();
   const started = performance.now();
-  const context = createContext({ options: config.options, scope: config.scope, env: input.env, signal: input.signal, log: input.log });
+  const context = createContext({
+    options: config.options,
+    scope: config.scope,
+    env: input.env,
+    signal: input.signal,
+    log: input.log,
+  });
   const run = await runChecks({
     checks: prepared.selected,
     context,
@@ -54,7 +68,8 @@ export async function executeCheckRun(
   });
   for (const outcome of run.outcomes) {
     if (outcome.error !== undefined) {
-      const stack = outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : inspect(outcome.error);
+      const stack =
+        outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : inspect(outcome.error);
       input.log.debug(`${outcome.check.id} crashed:\n${stack}`);
     }
   }

@@ -1,5 +1,5 @@
 import type { AwsCredentials, AwsSettings } from '../aws/clients.ts';
-import { PreflightError, UsageError } from '../errors.ts';
+import { InternalError, UsageError } from '../errors.ts';
 import type { Logger } from '../context/types.ts';
 import type { KubeApi, SecretBody } from '../kube/api.ts';
 import type { ApplyAction } from '../kube/secrets.ts';
@@ -87,25 +87,52 @@ export async function mintCredentials(input: MintInput): Promise<MintResult> {
   await requireSecretAccess(input);
   if (input.rotateWithinMs !== undefined) {
     const fresh = await freshUntil(input, input.rotateWithinMs);
-    if (fresh !== undefined) return { outcome: 'fresh', identity: undefined, source: undefined, expiresAt: fresh.toISOString(), capped: false, warnings: [], secrets: [], manifests: [] };
+    if (fresh !== undefined)
+      return {
+        outcome: 'fresh',
+        identity: undefined,
+        source: undefined,
+        expiresAt: fresh.toISOString(),
+        capped: false,
+        warnings: [],
+        secrets: [],
+        manifests: [],
+      };
   }
   const minted = await mintAws(input);
   const token = input.kinds.includes('registry') ? await registryToken(input, minted.credentials) : undefined;
   const mintedAt = input.now().toISOString();
   const bodies = input.kinds.map((kind) => secretBody(input, kind, minted, token, mintedAt));
-  const expiries = bodies.map((b) => b.annotations[ANNOTATION.expiresAt]).filter((e): e is string => e !== undefined && e !== '');
+  const expiries = bodies
+    .map((b) => b.annotations[ANNOTATION.expiresAt])
+    .filter((e): e is string => e !== undefined && e !== '');
   const expiresAt = expiries.sort()[0];
-  const base = { identity: minted.identity, source: minted.source, expiresAt, capped: minted.capped, warnings: minted.warnings };
+  const base = {
+    identity: minted.identity,
+    source: minted.source,
+    expiresAt,
+    capped: minted.capped,
+    warnings: minted.warnings,
+  };
   if (input.dryRun) {
-    const secrets = input.namespaces.flatMap((namespace) => bodies.map((body, i) => summary(namespace, body, input.kinds[i] ?? 'aws', 'would-write')));
-    return { outcome: 'dry-run', ...base, secrets, manifests: input.namespaces.flatMap((namespace) => bodies.map((body) => redactedManifest(namespace, body))) };
+    const secrets = input.namespaces.flatMap((namespace) =>
+      bodies.map((body, i) => summary(namespace, body, input.kinds[i] ?? 'aws', 'would-write')),
+    );
+    return {
+      outcome: 'dry-run',
+      ...base,
+      secrets,
+      manifests: input.namespaces.flatMap((namespace) => bodies.map((body) => redactedManifest(namespace, body))),
+    };
   }
   const { applySecret } = await import('../kube/secrets.ts');
   const secrets: MintedSecret[] = [];
   for (const namespace of input.namespaces) {
     for (const [i, body] of bodies.entries()) {
       const applied = await applySecret(input.kube, namespace, body, { force: input.force, signal: input.signal });
-      input.log.debug(`secret ${namespace}/${body.name}: ${applied.action} at resourceVersion ${applied.secret.resourceVersion} after ${applied.attempts} attempt(s)`);
+      input.log.debug(
+        `secret ${namespace}/${body.name}: ${applied.action} at resourceVersion ${applied.secret.resourceVersion} after ${applied.attempts} attempt(s)`,
+      );
       secrets.push(summary(namespace, body, input.kinds[i] ?? 'aws', applied.action));
     }
   }
@@ -121,12 +148,15 @@ async function requireSecretAccess(input: MintInput): Promise<void> {
     const missing = verbs.filter((_, i) => allowed[i] !== true);
     if (missing.length > 0) {
       const who = (await input.kube.whoAmI().catch(() => undefined)) ?? input.kube.connection.user;
-      throw new KubeApiError(`${who.startsWith('the ') ? who : `"${who}"`} may not ${missing.join(', ')} secrets in namespace "${namespace}" (SelfSubjectAccessReview on ${input.kube.connection.server})`, {
-        status: 403,
-        reason: 'Forbidden',
-        exitCode: 2,
-        hint: grantHint({ verbs: [...SECRET_VERBS], resource: 'secrets', namespace, user: who }),
-      });
+      throw new KubeApiError(
+        `${who.startsWith('the ') ? who : `"${who}"`} may not ${missing.join(', ')} secrets in namespace "${namespace}" (SelfSubjectAccessReview on ${input.kube.connection.server})`,
+        {
+          status: 403,
+          reason: 'Forbidden',
+          exitCode: 2,
+          hint: grantHint({ verbs: [...SECRET_VERBS], resource: 'secrets', namespace, user: who }),
+        },
+      );
     }
   }
 }
@@ -138,7 +168,13 @@ async function freshUntil(input: MintInput, withinMs: number): Promise<Date | un
     for (const kind of input.kinds) {
       const secret = await input.kube.readSecret(namespace, input.names[kind]);
       const expires = Date.parse(secret?.annotations[ANNOTATION.expiresAt] ?? '');
-      if (secret === undefined || secret.labels[MANAGED_BY_LABEL] !== MANAGED_BY || secret.type !== SECRET_TYPE[kind] || !Number.isFinite(expires)) return undefined;
+      if (
+        secret === undefined ||
+        secret.labels[MANAGED_BY_LABEL] !== MANAGED_BY ||
+        secret.type !== SECRET_TYPE[kind] ||
+        !Number.isFinite(expires)
+      )
+        return undefined;
       if (expires - input.now().getTime() <= withinMs) return undefined;
       if (earliest === undefined || expires < earliest.getTime()) earliest = new Date(expires);
     }
@@ -155,8 +191,16 @@ interface Minted {
 }
 
 async function mintAws(input: MintInput): Promise<Minted> {
-  const [{ resolveCredentials }, { getCallerIdentity, assumeRole }, { explainAwsError }] = await Promise.all([import('../aws/credentials.ts'), import('../aws/sts.ts'), import('../aws/errors.ts')]);
-  const settings = (credentials: AwsCredentials): AwsSettings => ({ region: input.region, credentials, env: input.env });
+  const [{ resolveCredentials }, { getCallerIdentity, assumeRole }, { explainAwsError }] = await Promise.all([
+    import('../aws/credentials.ts'),
+    import('../aws/sts.ts'),
+    import('../aws/errors.ts'),
+  ]);
+  const settings = (credentials: AwsCredentials): AwsSettings => ({
+    region: input.region,
+    credentials,
+    env: input.env,
+  });
   const source = await resolveCredentials({ profile: input.profile, env: input.env });
   const caller = await getCallerIdentity(settings(source)).catch((error: unknown) => {
     throw explainAwsError(error, 'sts:GetCallerIdentity with the source credentials', input.profile);
@@ -167,20 +211,30 @@ async function mintAws(input: MintInput): Promise<Minted> {
   let description: string;
   let capped = false;
   if (input.roleArn !== undefined) {
-    const assumed = await assumeRole(settings(source), caller, { roleArn: input.roleArn, durationSeconds: input.durationSeconds, explicit: input.durationExplicit, sessionName: 'preflight-mint-creds' }).catch((error: unknown) => {
+    const assumed = await assumeRole(settings(source), caller, {
+      roleArn: input.roleArn,
+      durationSeconds: input.durationSeconds,
+      explicit: input.durationExplicit,
+      sessionName: 'preflight-mint-creds',
+    }).catch((error: unknown) => {
       throw explainAwsError(error, `sts:AssumeRole ${input.roleArn ?? ''} as ${caller.arn}`, input.profile);
     });
     credentials = assumed.credentials;
     capped = assumed.capped;
     description = `AssumeRole ${input.roleArn} by ${caller.arn}`;
-    if (capped) warnings.push(`${caller.arn} is a role session, so AWS caps the role it assumes at 1h (role chaining): the Secret lasts 1h, so rotate with --watch or the rotation CronJob`);
+    if (capped)
+      warnings.push(
+        `${caller.arn} is a role session, so AWS caps the role it assumes at 1h (role chaining): the Secret lasts 1h, so rotate with --watch or the rotation CronJob`,
+      );
   } else {
     credentials = source;
     description = `source credentials of ${caller.arn}`;
     if (input.kinds.includes('aws')) {
-      warnings.push(source.sessionToken === undefined
-        ? `writing long-lived IAM user keys of ${caller.arn} into the Secret: anyone who can read it can push until the keys are rotated; prefer --role-arn`
-        : `writing the current session credentials of ${caller.arn} as they are; they expire with that session`);
+      warnings.push(
+        source.sessionToken === undefined
+          ? `writing long-lived IAM user keys of ${caller.arn} into the Secret: anyone who can read it can push until the keys are rotated; prefer --role-arn`
+          : `writing the current session credentials of ${caller.arn} as they are; they expire with that session`,
+      );
     }
   }
   // Never write what AWS has not just accepted.
@@ -192,8 +246,14 @@ async function mintAws(input: MintInput): Promise<Minted> {
 
 async function registryToken(input: MintInput, credentials: AwsCredentials): Promise<RegistryToken> {
   const ecr = input.ecr;
-  if (ecr === undefined) throw new UsageError('--type registry needs the ECR registry: pass --ecr-uri or export ECR_URI', { hint: '--ecr-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model' });
-  const [{ SdkEcrTokenSource }, { explainAwsError }] = await Promise.all([import('../aws/ecr.ts'), import('../aws/errors.ts')]);
+  if (ecr === undefined)
+    throw new UsageError('--type registry needs the ECR registry: pass --ecr-uri or export ECR_URI', {
+      hint: '--ecr-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model',
+    });
+  const [{ SdkEcrTokenSource }, { explainAwsError }] = await Promise.all([
+    import('../aws/ecr.ts'),
+    import('../aws/errors.ts'),
+  ]);
   const source = new SdkEcrTokenSource(() => Promise.resolve({ region: ecr.region, credentials, env: input.env }));
   const token = await source.token(ecr.host).catch((error: unknown) => {
     throw explainAwsError(error, `ecr:GetAuthorizationToken for ${ecr.host}`, input.profile);
@@ -201,16 +261,28 @@ async function registryToken(input: MintInput, credentials: AwsCredentials): Pro
   return { host: ecr.host, ...token };
 }
 
-function secretBody(input: MintInput, kind: SecretKind, minted: Minted, token: RegistryToken | undefined, mintedAt: string): SecretDraft {
+function secretBody(
+  input: MintInput,
+  kind: SecretKind,
+  minted: Minted,
+  token: RegistryToken | undefined,
+  mintedAt: string,
+): SecretDraft {
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   let data: Record<string, string>;
   let expiresAt: Date | undefined;
   if (kind === 'aws') {
     const c = minted.credentials;
-    data = { AWS_ACCESS_KEY_ID: b64(c.accessKeyId), AWS_SECRET_ACCESS_KEY: b64(c.secretAccessKey), ...(c.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: b64(c.sessionToken) }), AWS_REGION: b64(input.region), AWS_DEFAULT_REGION: b64(input.region) };
+    data = {
+      AWS_ACCESS_KEY_ID: b64(c.accessKeyId),
+      AWS_SECRET_ACCESS_KEY: b64(c.secretAccessKey),
+      ...(c.sessionToken === undefined ? {} : { AWS_SESSION_TOKEN: b64(c.sessionToken) }),
+      AWS_REGION: b64(input.region),
+      AWS_DEFAULT_REGION: b64(input.region),
+    };
     expiresAt = c.expiration;
   } else {
-    if (token === undefined) throw new PreflightError('internal: no registry token');
+    if (token === undefined) throw new InternalError('no registry token after minting');
     const auth = b64(`${token.username}:${token.password}`);
     data = { '.dockerconfigjson': b64(JSON.stringify({ auths: { [token.host]: { auth } } })) };
     expiresAt = token.expiresAt;
@@ -219,18 +291,38 @@ function secretBody(input: MintInput, kind: SecretKind, minted: Minted, token: R
     name: input.names[kind],
     type: SECRET_TYPE[kind],
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
-    annotations: { [ANNOTATION.expiresAt]: expiresAt?.toISOString() ?? '', [ANNOTATION.mintedAt]: mintedAt, [ANNOTATION.identity]: minted.identity, [ANNOTATION.source]: minted.source },
+    annotations: {
+      [ANNOTATION.expiresAt]: expiresAt?.toISOString() ?? '',
+      [ANNOTATION.mintedAt]: mintedAt,
+      [ANNOTATION.identity]: minted.identity,
+      [ANNOTATION.source]: minted.source,
+    },
     data,
   };
 }
 
 function summary(namespace: string, body: SecretDraft, kind: SecretKind, action: MintedSecret['action']): MintedSecret {
   const expires = body.annotations[ANNOTATION.expiresAt];
-  return { namespace, name: body.name, type: body.type, kind, action, expiresAt: expires === undefined || expires === '' ? undefined : expires };
+  return {
+    namespace,
+    name: body.name,
+    type: body.type,
+    kind,
+    action,
+    expiresAt: expires === undefined || expires === '' ? undefined : expires,
+  };
 }
 
 /** The manifest as it would be applied, each value replaced by its length: safe to print and diff. */
 function redactedManifest(namespace: string, body: SecretDraft): object {
-  const data = Object.fromEntries(Object.entries(body.data).map(([key, value]) => [key, `<redacted: ${Buffer.from(value, 'base64').length} bytes>`]));
-  return { apiVersion: 'v1', kind: 'Secret', type: body.type, metadata: { name: body.name, namespace, labels: body.labels, annotations: body.annotations }, data };
+  const data = Object.fromEntries(
+    Object.entries(body.data).map(([key, value]) => [key, `<redacted: ${Buffer.from(value, 'base64').length} bytes>`]),
+  );
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: body.type,
+    metadata: { name: body.name, namespace, labels: body.labels, annotations: body.annotations },
+    data,
+  };
 }

@@ -12,7 +12,10 @@ export const MAX_BACKOFF_MS = 10 * 60_000;
  * credentials' whole lifetime (1h chained sessions with a 3h margin) would rotate on every round: it is
  * cut to a quarter of the lifetime instead.
  */
-export function nextWake(input: { expiresAt: Date; now: Date; lifetimeMs: number; marginMs: number; random: number }): { waitMs: number; marginMs: number } {
+export function nextWake(input: { expiresAt: Date; now: Date; lifetimeMs: number; marginMs: number; random: number }): {
+  waitMs: number;
+  marginMs: number;
+} {
   const margin = input.marginMs >= input.lifetimeMs ? Math.floor(input.lifetimeMs / 4) : input.marginMs;
   const jitter = input.random * margin * 0.2;
   const wait = input.expiresAt.getTime() - input.now.getTime() - margin - jitter;
@@ -24,14 +27,19 @@ export function backoffMs(failures: number, random: number): number {
   return Math.max(MIN_WAIT_MS / 3, Math.round(random * Math.min(MAX_BACKOFF_MS, MIN_WAIT_MS * 2 ** (failures - 1))));
 }
 
-export type WatchEvent = { readonly kind: 'round'; readonly result: MintResult; readonly nextInMs: number } | { readonly kind: 'error'; readonly error: unknown; readonly retryInMs: number };
+export type WatchEvent =
+  | { readonly kind: 'round'; readonly result: MintResult; readonly nextInMs: number }
+  | { readonly kind: 'error'; readonly error: unknown; readonly retryInMs: number };
 
 /**
  * `--watch`: mint, sleep until shortly before expiry, rotate, forever. The first round's error is
  * thrown (a wrong flag or missing RBAC will not fix itself); later ones are reported and retried with
  * backoff. Returns when the signal aborts (SIGTERM from the kubelet): a clean stop, not a failure.
  */
-export async function watchMint(input: MintInput, options: { readonly marginMs: number; readonly onEvent: (event: WatchEvent) => void; readonly random?: () => number }): Promise<void> {
+export async function watchMint(
+  input: MintInput,
+  options: { readonly marginMs: number; readonly onEvent: (event: WatchEvent) => void; readonly random?: () => number },
+): Promise<void> {
   const random = options.random ?? Math.random;
   let failures = 0;
   let margin = options.marginMs;
@@ -39,7 +47,10 @@ export async function watchMint(input: MintInput, options: { readonly marginMs: 
     let wait: number;
     try {
       // Rotate anything that expires before the next wake-up could come round again.
-      const result = await mintCredentials({ ...input, rotateWithinMs: round === 0 ? input.rotateWithinMs : margin * 1.2 + MIN_WAIT_MS });
+      const result = await mintCredentials({
+        ...input,
+        rotateWithinMs: round === 0 ? input.rotateWithinMs : margin * 1.2 + MIN_WAIT_MS,
+      });
       failures = 0;
       const expiresAt = result.expiresAt === undefined ? undefined : new Date(result.expiresAt);
       if (expiresAt === undefined) {
@@ -48,7 +59,10 @@ export async function watchMint(input: MintInput, options: { readonly marginMs: 
         return;
       }
       const now = input.now();
-      const lifetime = result.outcome === 'fresh' ? Math.max(expiresAt.getTime() - now.getTime(), 1) : expiresAt.getTime() - now.getTime();
+      const lifetime =
+        result.outcome === 'fresh'
+          ? Math.max(expiresAt.getTime() - now.getTime(), 1)
+          : expiresAt.getTime() - now.getTime();
       const next = nextWake({ expiresAt, now, lifetimeMs: lifetime, marginMs: options.marginMs, random: random() });
       margin = next.marginMs;
       wait = next.waitMs;

@@ -39,21 +39,36 @@ export interface ModelcarBuildResult extends BuildResult {
   readonly image: string;
   /** `registry/repository@sha256:…`: what the InferenceService's storageUri should name (oci://…). */
   readonly reference: string;
-  readonly bytes: { readonly uploaded: number; readonly skipped: number; readonly mounted: number; readonly sent: number };
+  readonly bytes: {
+    readonly uploaded: number;
+    readonly skipped: number;
+    readonly mounted: number;
+    readonly sent: number;
+  };
 }
 
 /** `preflight modelcar build`: see {@link buildModelcar}. */
 export async function modelcarBuild(input: ModelcarBuildInput): Promise<ModelcarBuildResult> {
   const destination = parseReference(input.image);
-  if (destination.digest !== undefined) throw new UsageError(`--image ${input.image} names a digest`, { hint: 'give a tag (the digest is what the build produces)' });
+  if (destination.digest !== undefined)
+    throw new UsageError(`--image ${input.image} names a digest`, {
+      hint: 'give a tag (the digest is what the build produces)',
+    });
   const base = parseReference(input.base);
   const ecr = isEcrHost(destination.registry);
   checkChunkSize(input.chunkSize, ecr);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
   const epoch = sourceDateEpoch(input.env);
-  const clientOptions = { env: input.env, insecureRegistries: input.insecureRegistries, caFile: input.caFile, log: input.log, userAgent: `preflight/${packageVersion()}` };
+  const clientOptions = {
+    env: input.env,
+    insecureRegistries: input.insecureRegistries,
+    caFile: input.caFile,
+    log: input.log,
+    userAgent: `preflight/${packageVersion()}`,
+  };
   const transport = await createTransport(destination.registry, clientOptions);
-  const baseTransport = base.registry === destination.registry ? transport : await createTransport(base.registry, clientOptions);
+  const baseTransport =
+    base.registry === destination.registry ? transport : await createTransport(base.registry, clientOptions);
   const cache = openDigestCache(input.useCache ? (input.cacheDir ?? defaultCacheDir(input.env)) : undefined, input.log);
   try {
     const result = await buildModelcar({
@@ -77,10 +92,17 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
       log: input.log,
       ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     });
-    const reference = formatReference({ registry: destination.registry, repository: destination.repository, digest: result.digest });
+    const reference = formatReference({
+      registry: destination.registry,
+      repository: destination.repository,
+      digest: result.digest,
+    });
     const uploadedLayers = result.layers.filter((l) => l.outcome === 'uploaded');
-    const sum = (outcome: string): number => result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
-    const uploadedInPush = result.blobs.filter((b) => b.outcome === 'uploaded' && !uploadedLayers.some((l) => l.digest === b.digest));
+    const sum = (outcome: string): number =>
+      result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
+    const uploadedInPush = result.blobs.filter(
+      (b) => b.outcome === 'uploaded' && !uploadedLayers.some((l) => l.digest === b.digest),
+    );
     return {
       ...result,
       image: formatReference({ ...destination, tag: destination.tag ?? 'latest' }),
@@ -101,6 +123,9 @@ export async function modelcarBuild(input: ModelcarBuildInput): Promise<Modelcar
 function sourceDateEpoch(env: Readonly<Record<string, string | undefined>>): number {
   const raw = env.SOURCE_DATE_EPOCH;
   if (raw === undefined || raw === '') return 0;
-  if (!/^\d+$/.test(raw)) throw new UsageError(`SOURCE_DATE_EPOCH="${raw}" is not a number of seconds`, { hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)' });
+  if (!/^\d+$/.test(raw))
+    throw new UsageError(`SOURCE_DATE_EPOCH="${raw}" is not a number of seconds`, {
+      hint: 'unset it, or set it to e.g. $(git log -1 --format=%ct)',
+    });
   return Number(raw);
 }

@@ -29,7 +29,12 @@ export interface PushCommandResult {
   readonly reference: string;
   readonly digest: string;
   readonly blobs: readonly BlobReport[];
-  readonly bytes: { readonly uploaded: number; readonly skipped: number; readonly mounted: number; readonly sent: number };
+  readonly bytes: {
+    readonly uploaded: number;
+    readonly skipped: number;
+    readonly mounted: number;
+    readonly sent: number;
+  };
   readonly durationMs: number;
 }
 
@@ -39,7 +44,7 @@ export async function push(input: PushCommandInput): Promise<PushCommandResult> 
   const ecr = isEcrHost(dest.registry);
   const mode: UploadMode = input.uploadMode === 'auto' ? (ecr ? 'chunked' : 'stream') : input.uploadMode;
   checkChunkSize(input.chunkSize, ecr);
-  const image = await openSource(input.source);
+  const image = await openSource(input.source, { signal: input.signal });
   const transport = await createTransport(dest.registry, {
     env: input.env,
     insecureRegistries: input.insecureRegistries,
@@ -60,16 +65,24 @@ export async function push(input: PushCommandInput): Promise<PushCommandResult> 
       ...(input.onEvent === undefined ? {} : { onEvent: input.onEvent }),
     });
     if (dest.digest !== undefined && dest.digest !== result.digest) {
-      throw new UsageError(`the source image is ${result.digest}, not ${dest.digest} as the destination says`, { hint: 'drop the @digest from the destination, or push the image it names' });
+      throw new UsageError(`the source image is ${result.digest}, not ${dest.digest} as the destination says`, {
+        hint: 'drop the @digest from the destination, or push the image it names',
+      });
     }
-    const sum = (outcome: BlobReport['outcome']): number => result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
+    const sum = (outcome: BlobReport['outcome']): number =>
+      result.blobs.filter((b) => b.outcome === outcome).reduce((n, b) => n + b.size, 0);
     return {
       source: image.description,
       destination: formatReference(dest),
       reference: formatReference({ registry: dest.registry, repository: dest.repository, digest: result.digest }),
       digest: result.digest,
       blobs: result.blobs,
-      bytes: { uploaded: sum('uploaded'), skipped: sum('skipped'), mounted: sum('mounted'), sent: result.blobs.reduce((n, b) => n + b.sentBytes, 0) },
+      bytes: {
+        uploaded: sum('uploaded'),
+        skipped: sum('skipped'),
+        mounted: sum('mounted'),
+        sent: result.blobs.reduce((n, b) => n + b.sentBytes, 0),
+      },
       durationMs: result.durationMs,
     };
   } finally {

@@ -10,6 +10,8 @@ export interface LoadedConfig {
   readonly path: string;
   readonly dir: string;
   readonly values: ConfigFile;
+  /** Named with --config or PREFLIGHT_CONFIG, rather than found in the working directory. */
+  readonly explicit: boolean;
 }
 
 /**
@@ -23,22 +25,28 @@ export async function loadConfigFile(path: string, explicit: boolean): Promise<L
     text = await readFile(absolute, 'utf8');
   } catch (error) {
     if (!explicit && error instanceof Error && 'code' in error && error.code === 'ENOENT') return undefined;
-    throw new ConfigError(`cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`, {
-      hint: 'check the --config path (or PREFLIGHT_CONFIG)',
-    });
+    throw new ConfigError(
+      `cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        hint: 'check the --config path (or PREFLIGHT_CONFIG)',
+      },
+    );
   }
   const doc = parseDocument(text, { uniqueKeys: true });
   const [yamlError] = doc.errors;
   if (yamlError) {
     const line = yamlError.linePos?.[0].line;
-    throw new ConfigError(`${path}${line === undefined ? '' : `:${line}`}: invalid YAML: ${firstLine(yamlError.message)}`, {
-      hint: 'fix the YAML syntax at that line',
-    });
+    throw new ConfigError(
+      `${path}${line === undefined ? '' : `:${line}`}: invalid YAML: ${firstLine(yamlError.message)}`,
+      {
+        hint: 'fix the YAML syntax at that line',
+      },
+    );
   }
   const raw: unknown = doc.toJS() ?? {};
   const parsed = v.safeParse(configFileSchema, raw);
   if (!parsed.success) throw configIssue(path, parsed.issues);
-  return { path: absolute, dir: dirname(absolute), values: parsed.output };
+  return { path: absolute, dir: dirname(absolute), values: parsed.output, explicit };
 }
 
 function configIssue(path: string, issues: readonly v.BaseIssue<unknown>[]): ConfigError {

@@ -27,6 +27,8 @@ export interface CheckRunConfig {
   readonly scope: 'laptop' | 'pod';
   readonly strict: boolean;
   readonly configPath: string | undefined;
+  /** One line each, for the user (stderr): what the config asked for that this run will not do. */
+  readonly warnings: readonly string[];
 }
 
 export { DEFAULTS } from './constants.ts';
@@ -40,7 +42,7 @@ export function resolveCheckConfig(
   file: LoadedConfig | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): CheckRunConfig {
-  const fromFile = file?.values ?? {};
+  const { values: fromFile, warnings } = trustedValues(file, given);
   const merged: ConfigFile = { ...fromFile, ...validateGiven(given) };
   // Paths in the file are relative to the file, paths on the command line to the cwd.
   const fileDir = file?.dir ?? process.cwd();
@@ -48,7 +50,10 @@ export function resolveCheckConfig(
     const base = given[key] === undefined ? fileDir : process.cwd();
     return (merged[key] ?? []).map((p) => (isAbsolute(p) ? p : resolve(base, p)));
   };
-  const modelDir = merged.modelDir === undefined ? undefined : resolve(given.modelDir === undefined ? fileDir : process.cwd(), merged.modelDir);
+  const modelDir =
+    merged.modelDir === undefined
+      ? undefined
+      : resolve(given.modelDir === undefined ? fileDir : process.cwd(), merged.modelDir);
   const scope = merged.scope ?? DEFAULTS.scope;
   const options: CheckOptions = {
     ...opt('ecrUri', merged.ecrUri),
@@ -84,7 +89,27 @@ export function resolveCheckConfig(
     scope: scope === 'auto' ? ((env.KUBERNETES_SERVICE_HOST ?? '') === '' ? 'laptop' : 'pod') : scope,
     strict: merged.strict ?? false,
     configPath: file?.path,
+    warnings,
   };
+}
+
+/**
+ * An implicit ./preflight.yaml may set values but never chooses code to run: the working directory
+ * may be a cloned repository, and a plugin would see the whole environment (AWS keys, KFP_TOKEN).
+ * git never runs a cloned repository's hooks, and direnv asks first. Naming the file is consent.
+ */
+function trustedValues(file: LoadedConfig | undefined, given: GivenValues): { values: ConfigFile; warnings: string[] } {
+  if (file === undefined) return { values: {}, warnings: [] };
+  const { plugins, ...values } = file.values;
+  if (file.explicit || plugins === undefined || plugins.length === 0) return { values: file.values, warnings: [] };
+  // --plugin replaces the file's list anyway: nothing changes for the user, so nothing to say.
+  const warnings =
+    given.plugins === undefined
+      ? [
+          'ignoring plugins: in ./preflight.yaml (found implicitly, not named); to run them, pass --config preflight.yaml (or set PREFLIGHT_CONFIG) or --plugin FILE',
+        ]
+      : [];
+  return { values, warnings };
 }
 
 function validateGiven(given: GivenValues): ConfigFile {

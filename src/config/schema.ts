@@ -14,7 +14,8 @@ const size = v.union([
     v.check((s) => parseSize(s) !== undefined, 'must be a size such as 48GiB or 512MiB'),
   ),
 ]);
-const kubeName = (what: string) => v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, `must be a ${what} name`));
+const kubeName = (what: string) =>
+  v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, `must be a ${what} name`));
 
 /** Values a check run accepts, wherever they come from. */
 export { BUILDERS, SCOPES } from './constants.ts';
@@ -37,7 +38,9 @@ export const configFileSchema = v.strictObject({
   images: v.optional(v.array(text)),
   baseImage: v.optional(text),
   builderImage: v.optional(text),
-  platform: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must be os/arch[/variant], e.g. linux/amd64'))),
+  platform: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must be os/arch[/variant], e.g. linux/amd64')),
+  ),
   plugins: v.optional(v.array(text)),
   only: v.optional(v.array(text)),
   skip: v.optional(v.array(text)),

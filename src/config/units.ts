@@ -34,7 +34,11 @@ export function parseSize(input: string): number | undefined {
 /** `15000` → `15s`, `5400000` → `1h30m`: how a duration is shown back to the user. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
-  const units: [string, number][] = [['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const units: [string, number][] = [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
   let rest = Math.round(ms / 1000) * 1000;
   let out = '';
   for (const [name, size] of units) {

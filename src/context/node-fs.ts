@@ -10,8 +10,7 @@ export function createNodeFileSystem(): FileSystem {
     stat: (path) => statOrUndefined(path, fsp.stat),
     lstat: (path) => statOrUndefined(path, fsp.lstat),
     readFile: (path) => wrap(path, () => fsp.readFile(path, 'utf8')),
-    readDir: (path) =>
-      wrap(path, async () => (await fsp.readdir(path, { withFileTypes: true })).map(toDirEntry)),
+    readDir: (path) => wrap(path, async () => (await fsp.readdir(path, { withFileTypes: true })).map(toDirEntry)),
     writeFile: (path, data, options = {}) =>
       wrap(path, () =>
         fsp.writeFile(path, data, { mode: options.mode ?? 0o600, flag: options.exclusive ? 'wx' : 'w' }),
@@ -57,10 +56,7 @@ async function diskUsage(root: string): Promise<{ bytes: number; files: number }
   return { bytes, files };
 }
 
-async function statOrUndefined(
-  path: string,
-  statFn: (p: string) => Promise<Stats>,
-): Promise<FileStat | undefined> {
+async function statOrUndefined(path: string, statFn: (p: string) => Promise<Stats>): Promise<FileStat | undefined> {
   try {
     return toFileStat(await statFn(path));
   } catch (error) {

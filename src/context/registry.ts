@@ -6,7 +6,10 @@ const ARCHIVE_SOURCE = /^(oci-archive|oci|docker-archive):/;
  * The registry view a check gets. Nothing is imported until a check asks, so a run that inspects
  * no image never loads the registry client.
  */
-export function lazyRegistryInspector(input: { readonly env: Readonly<Record<string, string | undefined>>; readonly log: Logger }): RegistryInspector {
+export function lazyRegistryInspector(input: {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+}): RegistryInspector {
   return {
     async platforms(image, signal) {
       if (ARCHIVE_SOURCE.test(image)) {

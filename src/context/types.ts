@@ -1,13 +1,6 @@
 /** What a file is, as `lstat`/`stat` see it. */
 export type FileKind =
-  | 'file'
-  | 'directory'
-  | 'symlink'
-  | 'fifo'
-  | 'socket'
-  | 'block-device'
-  | 'character-device'
-  | 'unknown';
+  'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'block-device' | 'character-device' | 'unknown';
 
 /** The facts of one file that checks need. */
 export interface FileStat {
@@ -225,13 +218,29 @@ export interface AwsAccess {
   /** `sts:GetCallerIdentity` with the given keys. */
   identityOf(keys: AwsKeys, region?: string): Promise<AwsIdentity>;
   /** `iam:SimulatePrincipalPolicy`; `{denied}` when the caller may not simulate. */
-  simulate(principalArn: string, actions: readonly string[], resourceArns: readonly string[]): Promise<readonly PolicyDecision[] | { readonly denied: string }>;
+  simulate(
+    principalArn: string,
+    actions: readonly string[],
+    resourceArns: readonly string[],
+  ): Promise<readonly PolicyDecision[] | { readonly denied: string }>;
   /** GetAuthorizationToken, BatchCheckLayerAvailability of a zero digest and DescribeRepositories: nothing is written. */
-  probeEcr(repository: { readonly account: string; readonly region: string; readonly name: string }): Promise<readonly EcrProbe[]>;
+  probeEcr(repository: {
+    readonly account: string;
+    readonly region: string;
+    readonly name: string;
+  }): Promise<readonly EcrProbe[]>;
   /** `ecr:DescribeRepositories` (and `DescribeImages` for `tag`); undefined when the repository does not exist. */
-  describeRepository(repository: { readonly account: string; readonly region: string; readonly name: string; readonly tag?: string }): Promise<EcrRepositoryInfo | undefined>;
+  describeRepository(repository: {
+    readonly account: string;
+    readonly region: string;
+    readonly name: string;
+    readonly tag?: string;
+  }): Promise<EcrRepositoryInfo | undefined>;
   /** An ECR token for the registry, then `GET /v2/` on ECR's proxy endpoint with it. */
-  ecrLogin(registryHost: string, region: string): Promise<{ readonly expiresAt: Date; readonly endpoint: string; readonly status: number }>;
+  ecrLogin(
+    registryHost: string,
+    region: string,
+  ): Promise<{ readonly expiresAt: Date; readonly endpoint: string; readonly status: number }>;
 }
 
 /** A Secret for checks; values decoded. Never print a value: report keys, types and dates. */
@@ -259,7 +268,10 @@ export interface KubeTargetInfo {
 export interface KubeAccess {
   target(): Promise<KubeTargetInfo>;
   secret(namespace: string, name: string): Promise<KubeSecret | undefined>;
-  serviceAccount(namespace: string, name: string): Promise<{ readonly annotations: Readonly<Record<string, string>> } | undefined>;
+  serviceAccount(
+    namespace: string,
+    name: string,
+  ): Promise<{ readonly annotations: Readonly<Record<string, string>> } | undefined>;
   nodes(): Promise<readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[]>;
   canI(verb: string, resource: string, namespace: string): Promise<boolean>;
   whoAmI(): Promise<string | undefined>;

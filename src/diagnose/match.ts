@@ -26,7 +26,10 @@ export function classify(line: string, catalogue: readonly KnownFailure[] = CATA
  * Read a log line by line (constant memory, whatever its size) and collect what it recognises, in
  * the order the failures first appear: the first one is usually the cause of the others.
  */
-export async function diagnose(input: NodeJS.ReadableStream, catalogue: readonly KnownFailure[] = CATALOGUE): Promise<{ findings: Finding[]; lines: number }> {
+export async function diagnose(
+  input: NodeJS.ReadableStream,
+  catalogue: readonly KnownFailure[] = CATALOGUE,
+): Promise<{ findings: Finding[]; lines: number }> {
   const found = new Map<string, { entry: KnownFailure; line: number; count: number; evidence: string }>();
   let lines = 0;
   // A multi-line message (kubectl describe) is matched line by line and, joined, with the previous line.
@@ -41,6 +44,14 @@ export async function diagnose(input: NodeJS.ReadableStream, catalogue: readonly
     if (seen !== undefined) seen.count += 1;
     else found.set(entry.id, { entry, line: lines, count: 1, evidence: line.trim().slice(0, 500) });
   }
-  const findings = [...found.values()].map(({ entry, line, count, evidence }) => ({ id: entry.id, title: entry.title, cause: entry.cause, fix: entry.fix, line, count, evidence }));
+  const findings = [...found.values()].map(({ entry, line, count, evidence }) => ({
+    id: entry.id,
+    title: entry.title,
+    cause: entry.cause,
+    fix: entry.fix,
+    line,
+    count,
+    evidence,
+  }));
   return { findings, lines };
 }

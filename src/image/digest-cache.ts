@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
+import { PRIVATE_FILE, writeFileAtomic } from '../util/atomic-file.ts';
 import { sha256 } from '../util/sha256.ts';
 import { digestSchema, sizeSchema } from './schemas.ts';
 
@@ -18,8 +19,9 @@ const entrySchema = v.object({ digest: digestSchema, size: sizeSchema });
 export type CachedDigest = v.InferOutput<typeof entrySchema>;
 
 /**
- * Layer digests keyed by what the layer was made of (file list with sizes, mtimes, inodes and the tar
- * layout version): an unchanged model is never hashed again. The cache is an optimisation only: a
+ * Layer digests keyed by what the layer was made of (file list with sizes, mtimes, ctimes, inodes and
+ * the tar layout version): an unchanged model is never hashed again (a layer whose files changed only
+ * their ctime is hashed again, not uploaded: see src/modelcar/layer-digests.ts). The cache is an optimisation only: a
  * missing, unreadable or corrupt entry is a miss, and a failed write is ignored with a debug line.
  */
 export interface DigestCache {
@@ -62,20 +64,15 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
   const root = join(dir, 'layer-digests');
   const file = (key: string): string => join(root, `${createHash('sha256').update(key).digest('hex')}.json`);
   const contents = join(dir, 'content');
-  const contentFile = (digest: string): string | undefined => (v.is(digestSchema, digest) ? join(contents, `${digest.slice(7)}.json`) : undefined);
+  const contentFile = (digest: string): string | undefined =>
+    v.is(digestSchema, digest) ? join(contents, `${digest.slice(7)}.json`) : undefined;
   const writeAtomically = async (target: string, text: string): Promise<void> => {
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       // Private: the cache reveals which files a model has and which images were built.
       await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-      await writeFile(temp, text, { mode: 0o600 });
-      await rename(temp, target);
+      await writeFileAtomic(target, text, PRIVATE_FILE);
     } catch (error) {
       log.debug(`digest cache: cannot write ${target}: ${String(error)}`);
-      // Best effort: where the write failed, removing the temp file usually fails the same way.
-      await rm(temp, { force: true }).catch((rmError: unknown) => {
-        log.debug(`digest cache: cannot remove ${temp}: ${String(rmError)}`);
-      });
     }
   };
   const readText = async (path: string): Promise<string | undefined> => {
@@ -98,12 +95,7 @@ export function openDigestCache(dir: string | undefined, log: { debug(message: s
       }
     },
     async markVerified(key) {
-      try {
-        await mkdir(facts, { recursive: true, mode: 0o700 });
-        await writeFile(fact(key), '', { mode: 0o600 });
-      } catch (error) {
-        log.debug(`digest cache: cannot record ${key}: ${String(error)}`);
-      }
+      await writeAtomically(fact(key), '');
     },
     async get(key) {
       const text = await readText(file(key));

@@ -2,7 +2,7 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
 import { readDockerArchive } from './docker-archive.ts';
-import { readLayout } from './layout.ts';
+import { type ReadOptions, readLayout } from './layout.ts';
 import { archiveStore, directoryStore } from './stores.ts';
 import type { SourceImage } from './types.ts';
 
@@ -16,8 +16,10 @@ const FORMS = 'oci-archive:PATH[:ref], oci:DIR[:ref] or docker-archive:PATH[:rep
  * As in skopeo, the path may itself contain colons: when the whole text names an existing file the
  * ref is empty, otherwise the ref starts after the path's last colon (docker-archive: the tag after
  * the path's first colon that leaves an existing file).
+ * `options.signal` reaches every loop of the reading (a 50 GB archive's header scan included);
+ * `options.limits` raises the size limit of index.json, manifest.json and configs.
  */
-export async function openSource(spec: string, options: { readonly signal?: AbortSignal } = {}): Promise<SourceImage> {
+export async function openSource(spec: string, options: ReadOptions): Promise<SourceImage> {
   const colon = spec.indexOf(':');
   const transport = colon === -1 ? '' : spec.slice(0, colon);
   const rest = colon === -1 ? '' : spec.slice(colon + 1);
@@ -27,16 +29,26 @@ export async function openSource(spec: string, options: { readonly signal?: Abor
   const { path, ref } = await splitPathAndRef(rest, transport === 'docker-archive' ? 'first' : 'last');
   const description = `${transport}:${path}`;
   const info = await statIfPresent(path);
-  if (info === undefined) throw new UsageError(`${description}: no such ${transport === 'oci' ? 'directory' : 'file'}`, { hint: `check the path; the forms are ${FORMS}` });
+  if (info === undefined)
+    throw new UsageError(`${description}: no such ${transport === 'oci' ? 'directory' : 'file'}`, {
+      hint: `check the path; the forms are ${FORMS}`,
+    });
   if (transport === 'oci') {
-    if (!info.isDirectory()) throw new UsageError(`${description} is not a directory`, { hint: 'oci: takes an OCI layout directory; for a tar use oci-archive:PATH' });
-    const root = await readLayout(directoryStore(path, description), ref);
+    if (!info.isDirectory())
+      throw new UsageError(`${description} is not a directory`, {
+        hint: 'oci: takes an OCI layout directory; for a tar use oci-archive:PATH',
+      });
+    const root = await readLayout(directoryStore(path, description), ref, options);
     return { root, description, close: () => Promise.resolve() };
   }
-  if (!info.isFile()) throw new UsageError(`${description} is not a file`, { hint: 'for an OCI layout directory use oci:DIR' });
+  if (!info.isFile())
+    throw new UsageError(`${description} is not a file`, { hint: 'for an OCI layout directory use oci:DIR' });
   const store = await archiveStore(path, description, options.signal);
   try {
-    const root = transport === 'oci-archive' ? await readLayout(store, ref) : await readDockerArchive(store, ref);
+    const root =
+      transport === 'oci-archive'
+        ? await readLayout(store, ref, options)
+        : await readDockerArchive(store, ref, options);
     return { root, description, close: () => store.close() };
   } catch (error) {
     await store.close();
@@ -45,7 +57,10 @@ export async function openSource(spec: string, options: { readonly signal?: Abor
 }
 
 /** Split `PATH[:REF]` at the colon that leaves an existing path, scanning from the end (or the start). */
-async function splitPathAndRef(text: string, from: 'first' | 'last'): Promise<{ path: string; ref: string | undefined }> {
+async function splitPathAndRef(
+  text: string,
+  from: 'first' | 'last',
+): Promise<{ path: string; ref: string | undefined }> {
   if (await exists(text)) return { path: text, ref: undefined };
   const colons = [...text.matchAll(/:/g)].map((m) => m.index);
   const ordered = from === 'last' ? colons.reverse() : colons;
@@ -65,7 +80,8 @@ async function statIfPresent(path: string): Promise<Stats | undefined> {
   try {
     return await stat(path);
   } catch (error) {
-    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR'))
+      return undefined;
     throw error;
   }
 }

@@ -7,7 +7,10 @@ export async function sourcePlatforms(spec: string, signal: AbortSignal): Promis
   const image = await openSource(spec, { signal });
   try {
     const { root } = image;
-    const platforms = root.children.length > 0 ? root.children.map(platform).filter((p) => p !== undefined) : [platform(root)].filter((p) => p !== undefined);
+    const platforms =
+      root.children.length > 0
+        ? root.children.map(platform).filter((p) => p !== undefined)
+        : [platform(root)].filter((p) => p !== undefined);
     return { image: spec, digest: root.digest, kind: root.children.length > 0 ? 'index' : 'manifest', platforms };
   } finally {
     await image.close();

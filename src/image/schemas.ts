@@ -14,14 +14,31 @@ export const descriptorSchema = v.object({
 });
 export type Descriptor = v.InferOutput<typeof descriptorSchema>;
 export const indexSchema = v.object({ mediaType: v.optional(v.string()), manifests: v.array(descriptorSchema) });
-export const manifestSchema = v.object({ mediaType: v.optional(v.string()), config: descriptorSchema, layers: v.array(descriptorSchema) });
-export const configPlatformSchema = v.looseObject({ os: v.optional(v.string()), architecture: v.optional(v.string()), variant: v.optional(v.string()) });
+export const manifestSchema = v.object({
+  mediaType: v.optional(v.string()),
+  config: descriptorSchema,
+  layers: v.array(descriptorSchema),
+});
+export const configPlatformSchema = v.looseObject({
+  os: v.optional(v.string()),
+  architecture: v.optional(v.string()),
+  variant: v.optional(v.string()),
+});
 export const jsonObjectSchema = v.record(v.string(), v.unknown());
 
-/** The first problem with `value`, as `path: message` (or just the message at the top level). */
+/**
+ * The first problem with `value`, as `path: problem` (or just the problem at the top level). valibot's
+ * own messages quote the value received ('Expected string but received "root:$6$…"'), and that value
+ * may be a secret from a file a link pointed at: those say only what was expected.
+ */
 export function firstIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const [issue] = issues;
   if (issue === undefined) return 'unexpected content';
+  const problem = issue.message.includes(issue.received)
+    ? issue.expected === null
+      ? `invalid ${issue.type}`
+      : `expected ${issue.expected}`
+    : issue.message;
   const path = v.getDotPath(issue);
-  return path === null ? issue.message : `${path}: ${issue.message}`;
+  return path === null ? problem : `${path}: ${problem}`;
 }

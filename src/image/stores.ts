@@ -1,7 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { UsageError } from '../errors.ts';
+import { readAll } from '../util/read-all.ts';
+import { layoutFile, readLayoutFile } from './directory-files.ts';
 import type { BlobStore, StoredBlob } from './layout.ts';
 import { type TarEntry, indexTar } from './tar-index.ts';
 
@@ -10,20 +13,21 @@ import { type TarEntry, indexTar } from './tar-index.ts';
 // uploads holds about three chunks in flight: 4 MiB chunks cost some 40 MiB more peak RSS.
 const READ_SIZE = 2 ** 20;
 
-/** The files of an OCI layout directory. */
+/** The files of an OCI layout directory: regular files inside it only (see {@link layoutFile}). */
 export function directoryStore(dir: string, description: string): BlobStore {
   return {
     description,
-    readFile: (path) => readIfPresent(join(dir, path)),
+    async readFile(path, limit) {
+      const file = await layoutFile(dir, path, path, description);
+      return file === undefined ? undefined : readLayoutFile(file, limit, path, description);
+    },
     async blob(digest) {
-      const path = join(dir, 'blobs', ...digest.split(':'));
-      try {
-        const info = await stat(path);
-        return info.isFile() ? fileRange(path, 0, info.size) : undefined;
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
-      }
+      // Digests come checked from the schemas; this keeps any other text from naming a path.
+      const [algorithm, hex] = digest.split(':');
+      if (algorithm === undefined || hex === undefined || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]+$/.test(hex))
+        return undefined;
+      const file = await layoutFile(dir, join('blobs', algorithm, hex), `blob ${digest}`, description);
+      return file === undefined ? undefined : fileRange(file.path, 0, file.size);
     },
   };
 }
@@ -35,10 +39,14 @@ export interface ArchiveStore extends BlobStore {
   close(): Promise<void>;
 }
 
-export async function archiveStore(path: string, description: string, signal?: AbortSignal): Promise<ArchiveStore> {
-  const handle: FileHandle = await open(path, 'r');
+export async function archiveStore(path: string, description: string, signal: AbortSignal): Promise<ArchiveStore> {
+  // The caller saw a regular file; the fstat below checks the file actually opened. (Not O_NONBLOCK:
+  // it would turn the wait for a file lease, as a Samba or NFS server holds, into EAGAIN.)
+  const handle = await open(path, 'r');
   let entries: Map<string, TarEntry>;
   try {
+    if (!(await handle.stat()).isFile())
+      throw new UsageError(`${description} is not a file`, { hint: 'for an OCI layout directory use oci:DIR' });
     entries = await indexTar(handle, description, signal);
   } finally {
     // Blobs are read with their own streams (one fd each, closed at their end): the handle only
@@ -52,12 +60,16 @@ export async function archiveStore(path: string, description: string, signal?: A
   return {
     description,
     entry,
-    readFile: async (name) => {
+    readFile: async (name, limit) => {
       const found = entry(name);
       if (found === undefined) return undefined;
-      const chunks: Buffer[] = [];
-      for await (const chunk of found.open(0)) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-      return Buffer.concat(chunks);
+      // The header says how big the entry is: a 1.5 GB claim is refused before a byte of it is read.
+      const tooLarge = (): UsageError =>
+        new UsageError(`${description}: ${name} is ${found.size} bytes, above the limit of ${limit}`, {
+          hint: `${name} is a small JSON document; this one is damaged or not part of an image`,
+        });
+      if (found.size > limit) throw tooLarge();
+      return readAll(found.open(0), limit, tooLarge);
     },
     blob: (digest) => Promise.resolve(entry(`blobs/${digest.replace(':', '/')}`)),
     close: () => Promise.resolve(),
@@ -73,17 +85,4 @@ function fileRange(path: string, start: number, size: number): StoredBlob {
       return createReadStream(path, { start: start + offset, end: start + size - 1, highWaterMark: READ_SIZE });
     },
   };
-}
-
-async function readIfPresent(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR');
 }

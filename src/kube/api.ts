@@ -33,7 +33,10 @@ export interface KubeApi {
   readSecret(namespace: string, name: string): Promise<SecretObject | undefined>;
   createSecret(namespace: string, body: SecretBody): Promise<SecretObject>;
   replaceSecret(namespace: string, body: SecretBody): Promise<SecretObject>;
-  readServiceAccount(namespace: string, name: string): Promise<{ readonly annotations: Readonly<Record<string, string>> } | undefined>;
+  readServiceAccount(
+    namespace: string,
+    name: string,
+  ): Promise<{ readonly annotations: Readonly<Record<string, string>> } | undefined>;
   listNodes(): Promise<readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[]>;
   /** SelfSubjectAccessReview: may the current identity do `verb` on `resource` in `namespace`? */
   canI(verb: string, resource: string, namespace: string): Promise<boolean>;
@@ -44,13 +47,31 @@ export interface KubeApi {
 }
 
 export async function createKubeApi(connection: KubeConnection): Promise<KubeApi> {
-  const { CoreV1Api, AuthorizationV1Api, AuthenticationV1Api, KubeConfig: KubeConfigClass } = await import('@kubernetes/client-node');
+  const {
+    CoreV1Api,
+    AuthorizationV1Api,
+    AuthenticationV1Api,
+    KubeConfig: KubeConfigClass,
+  } = await import('@kubernetes/client-node');
   const core = connection.config.makeApiClient(CoreV1Api);
   const authz = connection.config.makeApiClient(AuthorizationV1Api);
   const { config, ...facts } = connection;
-  const call = (verb: string, resource: string, namespace?: string, name?: string) => ({ verb, resource, namespace, name, user: facts.user, server: facts.server });
+  const call = (verb: string, resource: string, namespace?: string, name?: string) => ({
+    verb,
+    resource,
+    namespace,
+    name,
+    user: facts.user,
+    server: facts.server,
+  });
 
-  async function orNotFound<T>(work: Promise<T>, verb: string, resource: string, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async function orNotFound<T>(
+    work: Promise<T>,
+    verb: string,
+    resource: string,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return await work;
     } catch (error) {
@@ -61,7 +82,9 @@ export async function createKubeApi(connection: KubeConnection): Promise<KubeApi
 
   async function review(kubeConfig: KubeConfig, user: string): Promise<string | undefined> {
     try {
-      const out = await kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+      const out = await kubeConfig
+        .makeApiClient(AuthenticationV1Api)
+        .createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
       return out.status?.userInfo?.username;
     } catch (error) {
       // SelfSubjectReview is GA in 1.28; older clusters answer 404 and simply cannot say.
@@ -73,7 +96,13 @@ export async function createKubeApi(connection: KubeConnection): Promise<KubeApi
   return {
     connection: facts,
     async readSecret(namespace, name) {
-      const secret = await orNotFound(core.readNamespacedSecret({ name, namespace }), 'get', 'secrets', namespace, name);
+      const secret = await orNotFound(
+        core.readNamespacedSecret({ name, namespace }),
+        'get',
+        'secrets',
+        namespace,
+        name,
+      );
       return secret === undefined ? undefined : toSecret(secret, namespace);
     },
     async createSecret(namespace, body) {
@@ -85,13 +114,22 @@ export async function createKubeApi(connection: KubeConnection): Promise<KubeApi
     },
     async replaceSecret(namespace, body) {
       try {
-        return toSecret(await core.replaceNamespacedSecret({ name: body.name, namespace, body: toV1(body) }), namespace);
+        return toSecret(
+          await core.replaceNamespacedSecret({ name: body.name, namespace, body: toV1(body) }),
+          namespace,
+        );
       } catch (error) {
         throw kubeError(error, call('update', 'secrets', namespace, body.name));
       }
     },
     async readServiceAccount(namespace, name) {
-      const sa = await orNotFound(core.readNamespacedServiceAccount({ name, namespace }), 'get', 'serviceaccounts', namespace, name);
+      const sa = await orNotFound(
+        core.readNamespacedServiceAccount({ name, namespace }),
+        'get',
+        'serviceaccounts',
+        namespace,
+        name,
+      );
       return sa === undefined ? undefined : { annotations: sa.metadata?.annotations ?? {} };
     },
     async listNodes() {
@@ -104,7 +142,13 @@ export async function createKubeApi(connection: KubeConnection): Promise<KubeApi
     },
     async canI(verb, resource, namespace) {
       try {
-        const out = await authz.createSelfSubjectAccessReview({ body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, namespace } } } });
+        const out = await authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: { resourceAttributes: { verb, resource, namespace } },
+          },
+        });
         return out.status?.allowed === true;
       } catch (error) {
         throw kubeError(error, call('create', 'selfsubjectaccessreviews'));
@@ -122,7 +166,12 @@ export async function createKubeApi(connection: KubeConnection): Promise<KubeApi
 }
 
 interface V1SecretLike {
-  metadata?: { name?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   type?: string;
   data?: Record<string, string>;
 }
@@ -144,7 +193,12 @@ function toV1(body: SecretBody) {
     apiVersion: 'v1',
     kind: 'Secret',
     type: body.type,
-    metadata: { name: body.name, labels: { ...body.labels }, annotations: { ...body.annotations }, ...(body.resourceVersion === undefined ? {} : { resourceVersion: body.resourceVersion }) },
+    metadata: {
+      name: body.name,
+      labels: { ...body.labels },
+      annotations: { ...body.annotations },
+      ...(body.resourceVersion === undefined ? {} : { resourceVersion: body.resourceVersion }),
+    },
     data: { ...body.data },
   };
 }

@@ -45,39 +45,75 @@ export async function connectKube(target: KubeTarget): Promise<KubeConnection> {
           config.mergeConfig(next, true);
         }
       } catch (error) {
-        throw new ConfigError(`kubeconfig ${file} cannot be read: ${firstLine(error)}`, { hint: 'check --kubeconfig / KUBECONFIG, or log in again with oc login' });
+        throw new ConfigError(`kubeconfig ${file} cannot be read: ${firstLine(error)}`, {
+          hint: 'check --kubeconfig / KUBECONFIG, or log in again with oc login',
+        });
       }
     }
-  } else if (nonEmpty(target.env.KUBERNETES_SERVICE_HOST) !== undefined && existsSync(join(SERVICEACCOUNT_DIR, 'token'))) {
+  } else if (
+    nonEmpty(target.env.KUBERNETES_SERVICE_HOST) !== undefined &&
+    existsSync(join(SERVICEACCOUNT_DIR, 'token'))
+  ) {
     config.loadFromCluster();
-    return { config, server: config.getCurrentCluster()?.server ?? '', context: undefined, user: 'the pod ServiceAccount', namespace: config.getContextObject(config.getCurrentContext())?.namespace, inCluster: true };
+    return {
+      config,
+      server: config.getCurrentCluster()?.server ?? '',
+      context: undefined,
+      user: 'the pod ServiceAccount',
+      namespace: config.getContextObject(config.getCurrentContext())?.namespace,
+      inCluster: true,
+    };
   } else {
-    throw new ConfigError('no kubeconfig: neither --kubeconfig, KUBECONFIG nor ~/.kube/config exists, and this is not a pod', { hint: 'log in first: oc login --token=… --server=https://api.CLUSTER:6443 (or kubectl config use-context)' });
+    throw new ConfigError(
+      'no kubeconfig: neither --kubeconfig, KUBECONFIG nor ~/.kube/config exists, and this is not a pod',
+      { hint: 'log in first: oc login --token=… --server=https://api.CLUSTER:6443 (or kubectl config use-context)' },
+    );
   }
   if (target.context !== undefined) {
     if (config.getContextObject(target.context) === null) {
-      const known = config.getContexts().map((c) => c.name).join(', ');
-      throw new ConfigError(`--context ${target.context} is not in the kubeconfig`, { hint: known === '' ? 'the kubeconfig has no contexts: run oc login' : `known contexts: ${known}` });
+      const known = config
+        .getContexts()
+        .map((c) => c.name)
+        .join(', ');
+      throw new ConfigError(`--context ${target.context} is not in the kubeconfig`, {
+        hint: known === '' ? 'the kubeconfig has no contexts: run oc login' : `known contexts: ${known}`,
+      });
     }
     config.setCurrentContext(target.context);
   }
   const context = config.getContextObject(config.getCurrentContext());
   const cluster = config.getCurrentCluster();
   if (context === null || cluster === null) {
-    throw new ConfigError(`the kubeconfig has no usable current context${config.getCurrentContext() === '' ? '' : ` (${config.getCurrentContext()})`}`, { hint: 'run oc login, or pass --context NAME' });
+    throw new ConfigError(
+      `the kubeconfig has no usable current context${config.getCurrentContext() === '' ? '' : ` (${config.getCurrentContext()})`}`,
+      { hint: 'run oc login, or pass --context NAME' },
+    );
   }
-  return { config, server: cluster.server, context: context.name, user: context.user, namespace: context.namespace, inCluster: false };
+  return {
+    config,
+    server: cluster.server,
+    context: context.name,
+    user: context.user,
+    namespace: context.namespace,
+    inCluster: false,
+  };
 }
 
 function kubeconfigFiles(target: KubeTarget): string[] {
   if (target.kubeconfig !== undefined) {
-    if (!existsSync(target.kubeconfig)) throw new ConfigError(`--kubeconfig ${target.kubeconfig} does not exist`, { hint: 'pass the path of a kubeconfig file (oc login writes ~/.kube/config)' });
+    if (!existsSync(target.kubeconfig))
+      throw new ConfigError(`--kubeconfig ${target.kubeconfig} does not exist`, {
+        hint: 'pass the path of a kubeconfig file (oc login writes ~/.kube/config)',
+      });
     return [target.kubeconfig];
   }
   const listed = (target.env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
   if (listed.length > 0) {
     const present = listed.filter((f) => existsSync(f));
-    if (present.length === 0) throw new ConfigError(`KUBECONFIG names no existing file (${listed.join(delimiter)})`, { hint: 'unset KUBECONFIG or point it at the file oc login wrote' });
+    if (present.length === 0)
+      throw new ConfigError(`KUBECONFIG names no existing file (${listed.join(delimiter)})`, {
+        hint: 'unset KUBECONFIG or point it at the file oc login wrote',
+      });
     return present;
   }
   const home = nonEmpty(target.env.HOME) ?? homedir();

@@ -1,20 +1,7 @@
-import { PreflightError } from '../errors.ts';
+import { KubeApiError } from '../errors.ts';
 
-/** A Kubernetes API call that failed, described from its Status object: never the raw response. */
-export class KubeApiError extends PreflightError {
-  override readonly exitCode: number;
-  /** HTTP status; 0 when the API could not be reached. */
-  readonly status: number;
-  /** The Status `reason` (`Conflict`, `AlreadyExists`, `Forbidden`, …). */
-  readonly reason: string;
-
-  constructor(message: string, options: { status: number; reason: string; hint?: string | undefined; exitCode?: number }) {
-    super(message, { hint: options.hint });
-    this.status = options.status;
-    this.reason = options.reason;
-    this.exitCode = options.exitCode ?? 1;
-  }
-}
+// Declared with every other error class in src/errors.ts (one table of codes).
+export { KubeApiError };
 
 /** What a call was doing, for the message: `create secrets "x" in namespace "ns"`. */
 export interface KubeCall {
@@ -40,27 +27,48 @@ export function kubeError(error: unknown, call: KubeCall): KubeApiError {
     return new KubeApiError(`cannot reach the Kubernetes API at ${call.server} to ${what}: ${cause}`, {
       status: 0,
       reason: 'Unreachable',
-      hint: /certificate|self.signed|CERT_|UNABLE_TO_VERIFY/i.test(cause) ? 'the API certificate is not trusted: add the CA to the kubeconfig (certificate-authority-data) or log in again' : 'check the cluster URL and VPN, then oc login again',
+      hint: /certificate|self.signed|CERT_|UNABLE_TO_VERIFY/i.test(cause)
+        ? 'the API certificate is not trusted: add the CA to the kubeconfig (certificate-authority-data) or log in again'
+        : 'check the cluster URL and VPN, then oc login again',
     });
   }
   const status = statusOf(error);
-  const reason = status.reason ?? (code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : 'Unknown');
+  const reason =
+    status.reason ??
+    (code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : 'Unknown');
   if (code === 401) {
-    return new KubeApiError(`the Kubernetes API at ${call.server} rejected the credentials of ${describeUser(call.user)} (401 Unauthorized) while trying to ${what}`, {
+    return new KubeApiError(
+      `the Kubernetes API at ${call.server} rejected the credentials of ${describeUser(call.user)} (401 Unauthorized) while trying to ${what}`,
+      {
+        status: code,
+        reason,
+        exitCode: 2,
+        hint: 'the login token has expired or is wrong: run oc login again (or kubectl config use-context the right cluster)',
+      },
+    );
+  }
+  if (code === 403) {
+    return new KubeApiError(`${describeUser(call.user)} may not ${what} (403 Forbidden)`, {
       status: code,
       reason,
       exitCode: 2,
-      hint: 'the login token has expired or is wrong: run oc login again (or kubectl config use-context the right cluster)',
+      hint: grantHint(call),
     });
   }
-  if (code === 403) {
-    return new KubeApiError(`${describeUser(call.user)} may not ${what} (403 Forbidden)`, { status: code, reason, exitCode: 2, hint: grantHint(call) });
-  }
-  return new KubeApiError(`Kubernetes API ${what}: ${code} ${reason}${status.message === undefined ? '' : `: ${status.message}`}`, { status: code, reason });
+  return new KubeApiError(
+    `Kubernetes API ${what}: ${code} ${reason}${status.message === undefined ? '' : `: ${status.message}`}`,
+    { status: code, reason },
+  );
 }
 
 /** The RBAC a user is missing, as commands to hand to a namespace admin. */
-export function grantHint(call: { readonly verbs?: readonly string[]; readonly verb?: string; readonly resource: string; readonly namespace?: string | undefined; readonly user: string }): string {
+export function grantHint(call: {
+  readonly verbs?: readonly string[];
+  readonly verb?: string;
+  readonly resource: string;
+  readonly namespace?: string | undefined;
+  readonly user: string;
+}): string {
   const verbs = call.verbs ?? (call.verb === undefined ? [] : [call.verb]);
   const ns = call.namespace ?? 'NAMESPACE';
   const subject = subjectFlag(call.user);
@@ -103,7 +111,8 @@ function statusOf(error: unknown): { reason?: string; message?: string } {
 function rootCause(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; depth < 5; depth++) {
-    if (typeof current === 'object' && current !== null && 'cause' in current && current.cause !== undefined) current = current.cause;
+    if (typeof current === 'object' && current !== null && 'cause' in current && current.cause !== undefined)
+      current = current.cause;
     else break;
   }
   const message = current instanceof Error ? current.message : String(current);

@@ -12,13 +12,14 @@ import { type UploadMode, checkLayerSize } from '../registry/limits.ts';
 import { type BlobReport, type PushEvent, pushImage } from '../registry/push.ts';
 import { type ImageReference, formatReference } from '../registry/reference.ts';
 import type { RegistryTransport } from '../registry/transport.ts';
-import { uploadBlob } from '../registry/upload.ts';
-import { runPool } from '../util/pool.ts';
-import { type ModelLayer, OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex } from './config.ts';
+import { OCI_CONFIG, OCI_INDEX, OCI_LAYER_TAR, OCI_MANIFEST, modelcarImage, modelcarIndex } from './config.ts';
+import { type LayerReport, modelLayerDigests } from './layer-digests.ts';
 import { sha256 } from '../util/sha256.ts';
 import { ModelcarContractError, modelcarContractProblems, plannedLayerEntries } from './contract.ts';
 import { type PlannedLayer, planLayers } from './plan.ts';
 import { walkModelDir } from './walk.ts';
+
+export type { LayerReport } from './layer-digests.ts';
 
 export interface BuildInput {
   readonly modelDir: string;
@@ -45,22 +46,15 @@ export interface BuildInput {
   readonly onEvent?: (event: PushEvent) => void;
 }
 
-export interface LayerReport {
-  readonly description: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly files: readonly string[];
-  /** `uploaded`: hashed while uploading; `cached`: digest from the cache, then found or uploaded below. */
-  readonly outcome: 'uploaded' | 'cached';
-  readonly sentBytes: number;
-}
-
 export interface BuildResult {
   readonly digest: string;
   readonly layers: readonly LayerReport[];
   readonly bases: readonly { readonly platform: string; readonly reference: string }[];
   readonly blobs: readonly BlobReport[];
-  /** The model directory: files, bytes, and bytes read from it (once each on a first push, none on an unchanged re-push). */
+  /**
+   * The model directory: files, bytes, and bytes read from it: once each on a first push, none on an
+   * unchanged re-push, once each for a rehashed layer (and again for one the registry then lacks).
+   */
   readonly model: { readonly files: number; readonly bytes: number; readonly bytesRead: number };
   readonly durationMs: number;
   /** The modelcar contract of the pushed image (first platform), checked before any upload (empty: met). */
@@ -73,29 +67,64 @@ export interface BuildResult {
  * limit, refuse a layer ECR cannot store or an image that breaks the modelcar contract, upload each
  * model layer while hashing it (its digest is not known before: each byte is read once), then push
  * configs, base blobs (mounted or streamed registry to registry) and the manifests. Layers whose
- * digest the cache knows are only HEADed; they upload (verified) when the registry lacks them.
+ * digest the cache knows are only HEADed; they upload (verified) when the registry lacks them. A
+ * layer whose files only changed ctime (a chown or chmod) is hashed locally first and then treated
+ * the same way, so a pod's fsGroup costs a read of the model, not its upload.
  */
 export async function buildModelcar(input: BuildInput): Promise<BuildResult> {
   const started = performance.now();
   // The base's round trips overlap the walk of the model directory; both finish before any upload.
-  const resolving = Promise.all(input.platforms.map((platform) => resolveBaseImage(input.baseTransport, input.base.repository, input.base.digest ?? input.base.tag ?? 'latest', platform, { signal: input.signal, cache: input.cache })));
+  const resolving = Promise.all(
+    input.platforms.map((platform) =>
+      resolveBaseImage(
+        input.baseTransport,
+        input.base.repository,
+        input.base.digest ?? input.base.tag ?? 'latest',
+        platform,
+        { signal: input.signal, cache: input.cache },
+      ),
+    ),
+  );
   // A walk error is the one reported; the base's outcome must not become an unhandled rejection.
   resolving.catch(() => undefined);
   const entries = await walkModelDir(input.modelDir, input.signal);
   const stats = { bytesRead: 0 };
   const bases: BaseImage[] = await resolving;
   const maxLayers = modelLayerRoom(input.maxLayers, bases);
-  const planned = planLayers(entries, { modelsPath: input.modelsPath, layerThreshold: input.layerThreshold, maxLayers, epoch: input.epoch, stats });
+  const planned = planLayers(entries, {
+    modelsPath: input.modelsPath,
+    layerThreshold: input.layerThreshold,
+    maxLayers,
+    epoch: input.epoch,
+    stats,
+  });
   const ecr = isEcrHost(input.destination.registry);
   for (const layer of planned) checkLayerSize(layer.tar.size, layer.description, ecr);
   const contract = await checkContract(bases[0], planned, input);
-  const layers = await uploadModelLayers(planned, input);
+  const layers = await modelLayerDigests(planned, input);
   const created = new Date(input.epoch * 1000).toISOString().replace('.000Z', 'Z');
-  const modelBlobs: BlobSource[] = layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: OCI_LAYER_TAR, open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]) }));
+  const modelBlobs: BlobSource[] = layers.map((l, i) => ({
+    digest: l.digest,
+    size: l.size,
+    mediaType: OCI_LAYER_TAR,
+    open: (offset) => planned[i]?.tar.open(offset) ?? Readable.from([]),
+  }));
   const children: ManifestNode[] = bases.map((base) => {
     const bytes = modelcarImage(base, layers, { created, labels: input.labels, baseName: input.baseName });
-    const config: BlobSource = { digest: sha256(bytes.config), size: bytes.config.length, mediaType: OCI_CONFIG, open: (offset) => Readable.from([bytes.config.subarray(offset)]) };
-    return { mediaType: OCI_MANIFEST, bytes: bytes.manifest, digest: sha256(bytes.manifest), blobs: [config, ...base.blobs, ...modelBlobs], children: [], platform: base.platform };
+    const config: BlobSource = {
+      digest: sha256(bytes.config),
+      size: bytes.config.length,
+      mediaType: OCI_CONFIG,
+      open: (offset) => Readable.from([bytes.config.subarray(offset)]),
+    };
+    return {
+      mediaType: OCI_MANIFEST,
+      bytes: bytes.manifest,
+      digest: sha256(bytes.manifest),
+      blobs: [config, ...base.blobs, ...modelBlobs],
+      children: [],
+      platform: base.platform,
+    };
   });
   const root = rootNode(children);
   const sameRegistry = input.baseTransport === input.transport;
@@ -131,7 +160,9 @@ function modelLayerRoom(maxLayers: number | undefined, bases: readonly BaseImage
   if (maxLayers === undefined) return undefined;
   const baseLayers = bases.reduce((n, b) => Math.max(n, b.layers.length), 0);
   if (maxLayers - baseLayers >= 1) return maxLayers - baseLayers;
-  throw new UsageError(`--max-layers ${maxLayers} leaves no layer for the model: the base has ${baseLayers}`, { hint: `allow at least ${baseLayers + 1} (the base's layers and one for the model; ECR allows 500)` });
+  throw new UsageError(`--max-layers ${maxLayers} leaves no layer for the model: the base has ${baseLayers}`, {
+    hint: `allow at least ${baseLayers + 1} (the base's layers and one for the model; ECR allows 500)`,
+  });
 }
 
 /**
@@ -141,7 +172,11 @@ function modelLayerRoom(maxLayers: number | undefined, bases: readonly BaseImage
  * after the push). The contract depends on the base and the model's paths and modes, not on file
  * contents: once met, the digest cache skips reading the base again.
  */
-async function checkContract(base: BaseImage | undefined, planned: readonly PlannedLayer[], input: BuildInput): Promise<BuildResult['contract']> {
+async function checkContract(
+  base: BaseImage | undefined,
+  planned: readonly PlannedLayer[],
+  input: BuildInput,
+): Promise<BuildResult['contract']> {
   const platform = base?.platform ?? input.platforms[0] ?? 'linux/amd64';
   if (base === undefined) return { platform, problems: [] };
   const image = formatReference({ ...input.destination, tag: input.destination.tag ?? 'latest' });
@@ -157,17 +192,25 @@ async function checkContract(base: BaseImage | undefined, planned: readonly Plan
   const baseFiles = mergeLayers(baseLayers);
   // The base's own faults first: their fix is another base.
   if (!baseFiles.some((f) => f.path === 'bin/sh' || f.path === 'usr/bin/sh')) {
-    throw new BaseImageError(`base image ${input.baseName} has no sh: KServe's modelcar sidecar runs a shell`, { hint: 'use a base with sh, ln and sleep, such as busybox' });
+    throw new BaseImageError(`base image ${input.baseName} has no sh: KServe's modelcar sidecar runs a shell`, {
+      hint: 'use a base with sh, ln and sleep, such as busybox',
+    });
   }
   const config: unknown = base.configJson.config;
-  const entrypoint: unknown = typeof config === 'object' && config !== null ? Reflect.get(config, 'Entrypoint') : undefined;
+  const entrypoint: unknown =
+    typeof config === 'object' && config !== null ? Reflect.get(config, 'Entrypoint') : undefined;
   if (Array.isArray(entrypoint) && entrypoint.length > 0) {
-    throw new BaseImageError(`base image ${input.baseName} has ENTRYPOINT ${JSON.stringify(entrypoint)}: KServe passes its own command, which an ENTRYPOINT would swallow`, { hint: 'use a base without an ENTRYPOINT, such as busybox' });
+    throw new BaseImageError(
+      `base image ${input.baseName} has ENTRYPOINT ${JSON.stringify(entrypoint)}: KServe passes its own command, which an ENTRYPOINT would swallow`,
+      { hint: 'use a base without an ENTRYPOINT, such as busybox' },
+    );
   }
   // modelcarImage keeps the base's Entrypoint: none, as checked above.
   const problems = modelcarContractProblems({ image, files: mergeLayers([...baseLayers, ...model]), entrypoint: [] });
   if (problems.length > 0) {
-    throw new ModelcarContractError(`the modelcar would not work in KServe: ${problems.join('; ')}`, { hint: 'nothing was pushed; KServe mounts the model from /models (--models-path /models)' });
+    throw new ModelcarContractError(`the modelcar would not work in KServe: ${problems.join('; ')}`, {
+      hint: 'nothing was pushed; KServe mounts the model from /models (--models-path /models)',
+    });
   }
   await input.cache.markVerified(key);
   return { platform, problems };
@@ -176,41 +219,8 @@ async function checkContract(base: BaseImage | undefined, planned: readonly Plan
 function rootNode(children: readonly ManifestNode[]): ManifestNode {
   const [only] = children;
   if (children.length === 1 && only !== undefined) return only;
-  const bytes = modelcarIndex(children.map((c) => ({ digest: c.digest, size: c.bytes.length, platform: c.platform ?? 'linux/amd64' })));
+  const bytes = modelcarIndex(
+    children.map((c) => ({ digest: c.digest, size: c.bytes.length, platform: c.platform ?? 'linux/amd64' })),
+  );
   return { mediaType: OCI_INDEX, bytes, digest: sha256(bytes), blobs: [], children };
-}
-
-/** Each model layer once: a cached digest is trusted (re-checked by HEAD or a verified upload later), otherwise upload while hashing. */
-async function uploadModelLayers(planned: readonly PlannedLayer[], input: BuildInput): Promise<ModelLayer[] & LayerReport[]> {
-  input.onEvent?.({ type: 'plan', blobs: planned.map((l) => ({ digest: l.description, size: l.tar.size })) });
-  const failure = new AbortController();
-  const signal = AbortSignal.any([input.signal, failure.signal]);
-  const reports = await runPool(planned, input.concurrency, async (layer): Promise<LayerReport> => {
-    const cached = await input.cache.get(layer.cacheKey);
-    if (cached !== undefined && cached.size === layer.tar.size) {
-      input.log.debug(`${layer.description}: digest ${cached.digest} from the cache`);
-      return { description: layer.description, digest: cached.digest, size: layer.tar.size, files: layer.files, outcome: 'cached', sentBytes: 0 };
-    }
-    const id = layer.description;
-    input.onEvent?.({ type: 'blob-start', digest: id, size: layer.tar.size });
-    try {
-      const result = await uploadBlob({
-        transport: input.transport,
-        repository: input.destination.repository,
-        source: { digest: undefined, size: layer.tar.size, mediaType: OCI_LAYER_TAR, open: (offset) => layer.tar.open(offset) },
-        mode: input.mode,
-        chunkSize: input.chunkSize,
-        signal,
-        log: input.log,
-        onProgress: (bytes) => input.onEvent?.({ type: 'blob-progress', digest: id, bytes, size: layer.tar.size }),
-      });
-      await input.cache.set(layer.cacheKey, { digest: result.digest, size: layer.tar.size });
-      input.onEvent?.({ type: 'blob-done', digest: id, size: layer.tar.size, outcome: 'uploaded' });
-      return { description: layer.description, digest: result.digest, size: layer.tar.size, files: layer.files, outcome: 'uploaded', sentBytes: result.sentBytes };
-    } catch (error) {
-      failure.abort(error);
-      throw error;
-    }
-  });
-  return reports.filter((r) => r !== undefined);
 }

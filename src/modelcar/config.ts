@@ -29,13 +29,24 @@ export interface ImageBytes {
  * diff_ids (uncompressed layers: diff_id = digest), one history entry per layer, labels, and the
  * given creation time. Entrypoint and Cmd are the base's: KServe passes its command as args.
  */
-export function modelcarImage(base: BaseImage, layers: readonly ModelLayer[], options: { readonly created: string; readonly labels: Readonly<Record<string, string>>; readonly baseName: string }): ImageBytes {
+export function modelcarImage(
+  base: BaseImage,
+  layers: readonly ModelLayer[],
+  options: { readonly created: string; readonly labels: Readonly<Record<string, string>>; readonly baseName: string },
+): ImageBytes {
   const config = structuredClone(base.configJson);
   const rootfs = record(config.rootfs);
   const diffIds = Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids.map(String) : [];
   config.rootfs = { type: 'layers', diff_ids: [...diffIds, ...layers.map((l) => l.digest)] };
   const history = Array.isArray(config.history) ? config.history.map((h: unknown) => h) : [];
-  config.history = [...history, ...layers.map((l) => ({ created: options.created, created_by: `preflight modelcar build: COPY ${l.description}`, comment: 'preflight' }))];
+  config.history = [
+    ...history,
+    ...layers.map((l) => ({
+      created: options.created,
+      created_by: `preflight modelcar build: COPY ${l.description}`,
+      comment: 'preflight',
+    })),
+  ];
   config.created = options.created;
   const inner = record(config.config);
   inner.Labels = {
@@ -52,19 +63,34 @@ export function modelcarImage(base: BaseImage, layers: readonly ModelLayer[], op
     mediaType: OCI_MANIFEST,
     config: { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length },
     layers: [
-      ...base.layers.map((l) => ({ mediaType: DOCKER_TO_OCI[l.mediaType] ?? l.mediaType, digest: l.digest, size: l.size })),
+      ...base.layers.map((l) => ({
+        mediaType: DOCKER_TO_OCI[l.mediaType] ?? l.mediaType,
+        digest: l.digest,
+        size: l.size,
+      })),
       ...layers.map((l) => ({ mediaType: OCI_LAYER_TAR, digest: l.digest, size: l.size })),
     ],
-    annotations: { 'org.opencontainers.image.created': options.created, 'org.opencontainers.image.base.name': options.baseName, 'org.opencontainers.image.base.digest': base.manifest.digest },
+    annotations: {
+      'org.opencontainers.image.created': options.created,
+      'org.opencontainers.image.base.name': options.baseName,
+      'org.opencontainers.image.base.digest': base.manifest.digest,
+    },
   };
   return { config: configBytes, manifest: Buffer.from(JSON.stringify(manifest)) };
 }
 
 /** An OCI index over per-platform manifests. */
-export function modelcarIndex(children: readonly { readonly digest: string; readonly size: number; readonly platform: string }[]): Buffer {
+export function modelcarIndex(
+  children: readonly { readonly digest: string; readonly size: number; readonly platform: string }[],
+): Buffer {
   const manifests = children.map((c) => {
     const [os, architecture, variant] = c.platform.split('/');
-    return { mediaType: OCI_MANIFEST, digest: c.digest, size: c.size, platform: { os, architecture, ...(variant === undefined ? {} : { variant }) } };
+    return {
+      mediaType: OCI_MANIFEST,
+      digest: c.digest,
+      size: c.size,
+      platform: { os, architecture, ...(variant === undefined ? {} : { variant }) },
+    };
   });
   return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
 }

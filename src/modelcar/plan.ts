@@ -1,3 +1,4 @@
+import { fileIdentity } from './file-identity.ts';
 import type { TarEntry } from './layer-tar.ts';
 import { type ReadStats, type VirtualTar, virtualTar } from './layer-tar.ts';
 import type { ModelEntry } from './walk.ts';
@@ -11,8 +12,14 @@ export interface PlannedLayer {
   readonly tar: VirtualTar;
   /** The entries of `tar`, in order: what the image will hold, known before a byte is read. */
   readonly entries: readonly TarEntry[];
-  /** What the layer is made of (paths, sizes, mtimes, inodes, layout version, epoch): the digest cache key. */
+  /** What the layer is made of (paths and file identities, layout version, epoch): the digest cache key. */
   readonly cacheKey: string;
+  /**
+   * `cacheKey` without the files' ctimes. A chown or chmod moves only ctime (kubelet applying a pod's
+   * fsGroup does, at every mount), and so does an in-place rewrite that restores mtime: a hit here
+   * alone says the layer is probably unchanged, never that its digest is known.
+   */
+  readonly weakKey: string;
   /** Model files in the layer, relative to the model dir. */
   readonly files: readonly string[];
 }
@@ -50,33 +57,39 @@ export function planLayers(entries: readonly ModelEntry[], options: PlanOptions)
   // No room beside the small-files layer: every file goes into it.
   const threshold = options.maxLayers === 1 ? Infinity : options.layerThreshold;
   const small: TarEntry[] = baseDirs.map((d) => ({ type: 'dir', name: `${d}/` }));
-  const smallKey: string[] = [];
+  const smallKeyed: ModelEntry[] = [];
   const smallFiles: string[] = [];
   const large: ModelFile[] = [];
   for (const entry of entries) {
     if (entry.kind === 'dir') {
       small.push({ type: 'dir', name: `${inImage(entry.path)}/` });
-      smallKey.push(`d ${entry.path}`);
+      smallKeyed.push(entry);
     } else if (entry.kind === 'symlink') {
       small.push({ type: 'symlink', name: inImage(entry.path), target: entry.target });
-      smallKey.push(`l ${entry.path} ${entry.target}`);
+      smallKeyed.push(entry);
     } else if (entry.size >= threshold) {
       large.push(entry);
     } else {
-      small.push({ type: 'file', name: inImage(entry.path), path: entry.absolute, size: entry.size, mtimeMs: entry.mtimeMs });
-      smallKey.push(fileKey(entry));
+      small.push({ type: 'file', name: inImage(entry.path), path: entry.absolute, ...fileIdentity(entry) });
+      smallKeyed.push(entry);
       smallFiles.push(entry.path);
     }
   }
-  const key = (lines: readonly string[]): string => [`preflight-modelcar-layer v${TAR_LAYOUT_VERSION}`, `epoch ${options.epoch}`, `base ${base}`, ...lines].join('\n');
-  const layer = (description: string, tarEntries: TarEntry[], keyLines: readonly string[], files: readonly string[]): PlannedLayer => ({
+  const layer = (
+    description: string,
+    tarEntries: TarEntry[],
+    keyEntries: readonly ModelEntry[],
+    files: readonly string[],
+  ): PlannedLayer => ({
     description,
     tar: virtualTar(tarEntries, options.epoch, options.stats),
     entries: tarEntries,
-    cacheKey: key(keyLines),
+    ...layerKeys(keyEntries, [`epoch ${options.epoch}`, `base ${base}`]),
     files,
   });
-  const layers = [layer(`${inImage('')}(directories, links and ${smallFiles.length} small files)`, small, smallKey, smallFiles)];
+  const layers = [
+    layer(`${inImage('')}(directories, links and ${smallFiles.length} small files)`, small, smallKeyed, smallFiles),
+  ];
   for (const group of groupFiles(large, options.maxLayers === undefined ? Infinity : options.maxLayers - 1)) {
     const tarEntries: TarEntry[] = [];
     const dirs = new Set<string>();
@@ -87,9 +100,16 @@ export function planLayers(entries: readonly ModelEntry[], options: PlanOptions)
         dirs.add(dir);
         tarEntries.push({ type: 'dir', name: `${dir}/` });
       }
-      tarEntries.push({ type: 'file', name, path: file.absolute, size: file.size, mtimeMs: file.mtimeMs });
+      tarEntries.push({ type: 'file', name, path: file.absolute, ...fileIdentity(file) });
     }
-    layers.push(layer(describeGroup(group.map((f) => inImage(f.path))), tarEntries, group.map(fileKey), group.map((f) => f.path)));
+    layers.push(
+      layer(
+        describeGroup(group.map((f) => inImage(f.path))),
+        tarEntries,
+        group,
+        group.map((f) => f.path),
+      ),
+    );
   }
   return layers;
 }
@@ -142,8 +162,26 @@ function describeGroup(names: readonly string[]): string {
   return `${first ?? ''} … ${names.at(-1) ?? ''} (${names.length} files)`;
 }
 
-function fileKey(entry: ModelFile): string {
-  return `f ${entry.path} ${entry.size} ${entry.mtimeMs} ${entry.ino} ${entry.dev}`;
+/**
+ * Both digest-cache keys of a layer made of `entries`, from one list so they cannot drift. The strong
+ * key has ctime too: an in-place rewrite can restore size, mtime and inode, never ctime. The weak key
+ * leaves ctime out and has a first line of its own, so it never equals a strong key.
+ */
+function layerKeys(
+  entries: readonly ModelEntry[],
+  header: readonly string[],
+): Pick<PlannedLayer, 'cacheKey' | 'weakKey'> {
+  const lines = (ctime: boolean): string[] => entries.map((entry) => entryKey(entry, ctime));
+  return {
+    cacheKey: [`preflight-modelcar-layer v${TAR_LAYOUT_VERSION}`, ...header, ...lines(true)].join('\n'),
+    weakKey: [`preflight-modelcar-layer-without-ctime v${TAR_LAYOUT_VERSION}`, ...header, ...lines(false)].join('\n'),
+  };
+}
+
+function entryKey(entry: ModelEntry, ctime: boolean): string {
+  if (entry.kind === 'dir') return `d ${entry.path}`;
+  if (entry.kind === 'symlink') return `l ${entry.path} ${entry.target}`;
+  return `f ${entry.path} ${entry.size} ${entry.mtimeMs}${ctime ? ` ${entry.ctimeMs}` : ''} ${entry.ino} ${entry.dev}`;
 }
 
 /** `a/b/c` → `a`, `a/b` (the directories that must exist for `a/b/c`). */

@@ -42,12 +42,20 @@ export function tarHeader(input: HeaderInput): Buffer {
     mode: MODES[input.type],
     size: input.size > USTAR_MAX_SIZE ? 0 : input.size,
     mtime: input.mtime,
-    linkname: input.linkname === undefined ? '' : fitsUstar(input.linkname) ? input.linkname : asciiPrefix(input.linkname),
+    linkname:
+      input.linkname === undefined ? '' : fitsUstar(input.linkname) ? input.linkname : asciiPrefix(input.linkname),
   });
   if (records.length === 0) return header;
   const data = Buffer.from(records.join(''), 'utf8');
   // The PAX header's own name is derived from the entry, so it too is deterministic.
-  const paxHeader = ustarHeader({ name: asciiPrefix(`PaxHeaders/${input.name}`), typeflag: 'x', mode: 0o644, size: data.length, mtime: input.mtime, linkname: '' });
+  const paxHeader = ustarHeader({
+    name: asciiPrefix(`PaxHeaders/${input.name}`),
+    typeflag: 'x',
+    mode: 0o644,
+    size: data.length,
+    mtime: input.mtime,
+    linkname: '',
+  });
   return Buffer.concat([paxHeader, data, Buffer.alloc(padding(data.length)), header]);
 }
 

@@ -4,10 +4,10 @@ import type { Check } from '../plugin.ts';
 import type { Report } from '../runner/report.ts';
 import type { RunEvent, RunReport } from '../runner/run.ts';
 import type { CheckSet } from '../runner/plugins.ts';
+import { PRIVATE_FILE, writeFileAtomic } from '../util/atomic-file.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';
 import { createListrProgress } from './listr-progress.ts';
-import { writeAtomic } from './files.ts';
 import { createStyle } from './style.ts';
 import type { Terminal } from './terminal.ts';
 import { formatCheckLine, renderSummary, renderText } from './text.ts';
@@ -29,9 +29,13 @@ export interface CheckView {
  */
 export function createCheckView(term: Terminal, checks: readonly Check[], options: CheckViewOptions): CheckView {
   const documentOnStdout = options.format !== 'text' && options.outputFile === undefined;
-  const listr = !documentOnStdout && term.interactive
-    ? createListrProgress(checks, { renderer: 'default', processOutput: new ProcessOutput(term.io.stdout, term.io.stderr) })
-    : undefined;
+  const listr =
+    !documentOnStdout && term.interactive
+      ? createListrProgress(checks, {
+          renderer: 'default',
+          processOutput: new ProcessOutput(term.io.stdout, term.io.stderr),
+        })
+      : undefined;
   const plain = !documentOnStdout && listr === undefined;
   const printed = new Set<string>();
   return {
@@ -48,11 +52,13 @@ export function createCheckView(term: Terminal, checks: readonly Check[], option
       await listr?.end(run);
       if (plain) {
         // Checks that never started (Ctrl-C) produced no finish event: list them too.
-        for (const entry of report.checks.filter((c) => !printed.has(c.id))) term.out(`${formatCheckLine(entry, term.style)}\n`);
+        for (const entry of report.checks.filter((c) => !printed.has(c.id)))
+          term.out(`${formatCheckLine(entry, term.style)}\n`);
       }
       if (!documentOnStdout) term.out(renderSummary(report, term.style));
       const document = renderDocument(report, options.format);
-      if (options.outputFile !== undefined) await writeAtomic(options.outputFile, document);
+      // Private: the report names images, accounts and namespaces.
+      if (options.outputFile !== undefined) await writeFileAtomic(options.outputFile, document, PRIVATE_FILE);
       else if (documentOnStdout) term.out(document);
     },
   };
@@ -67,9 +73,18 @@ function renderDocument(report: Report, format: OutputFormat): string {
 
 /** `preflight check --list`. */
 export function renderCheckList(set: CheckSet, format: OutputFormat): string {
-  const rows = set.checks.map((c) => ({ id: c.id, title: c.title, scope: c.scope, inspects: c.inspects, origin: set.origins.get(c) ?? 'built-in' }));
+  const rows = set.checks.map((c) => ({
+    id: c.id,
+    title: c.title,
+    scope: c.scope,
+    inspects: c.inspects,
+    origin: set.origins.get(c) ?? 'built-in',
+  }));
   if (format === 'json') return `${JSON.stringify({ schemaVersion: 1, checks: rows }, null, 2)}\n`;
   const width = Math.max(...rows.map((r) => r.id.length), 2);
-  const lines = rows.map((r) => `${r.id.padEnd(width)}  ${r.scope.padEnd(6)}  ${r.title}\n${' '.repeat(width + 10)}inspects: ${r.inspects}${r.origin === 'built-in' ? '' : ` (${r.origin})`}`);
+  const lines = rows.map(
+    (r) =>
+      `${r.id.padEnd(width)}  ${r.scope.padEnd(6)}  ${r.title}\n${' '.repeat(width + 10)}inspects: ${r.inspects}${r.origin === 'built-in' ? '' : ` (${r.origin})`}`,
+  );
   return `${'ID'.padEnd(width)}  SCOPE   TITLE\n${lines.join('\n')}\n`;
 }

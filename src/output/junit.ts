@@ -31,11 +31,20 @@ function testcase(entry: ReportEntry, time: string): string {
   const body = entry.details.length > 0 ? entry.details.join('\n') : '';
   switch (entry.status) {
     case 'pass':
-      return [`${open}>`, ...properties, out([entry.message, body].filter(Boolean).join('\n')), '    </testcase>'].join('\n');
+      return [`${open}>`, ...properties, out([entry.message, body].filter(Boolean).join('\n')), '    </testcase>'].join(
+        '\n',
+      );
     case 'skip':
-      return [`${open}>`, ...properties, `      <skipped message="${attr(entry.message)}"/>`, '    </testcase>'].join('\n');
+      return [`${open}>`, ...properties, `      <skipped message="${attr(entry.message)}"/>`, '    </testcase>'].join(
+        '\n',
+      );
     case 'warn':
-      return [`${open}>`, ...properties, out([`WARN: ${entry.message}`, entry.remediation ?? '', body].filter(Boolean).join('\n')), '    </testcase>'].join('\n');
+      return [
+        `${open}>`,
+        ...properties,
+        out([`WARN: ${entry.message}`, entry.remediation ?? '', body].filter(Boolean).join('\n')),
+        '    </testcase>',
+      ].join('\n');
     case 'fail':
       return [
         `${open}>`,

@@ -31,7 +31,8 @@ export function createListrProgress(
         task.skip(`${check.title}: ${result.reason}`);
         return;
       }
-      task.title = result.status === 'warn' ? `${check.title}: warning: ${result.message}` : `${check.title}: ${result.message}`;
+      task.title =
+        result.status === 'warn' ? `${check.title}: warning: ${result.message}` : `${check.title}: ${result.message}`;
       if (result.status === 'fail') throw new Error(`${check.title}: ${result.message}`);
     },
   }));

@@ -19,9 +19,14 @@ export function showMintResult(term: Terminal, result: MintResult, format: 'text
 }
 
 export function renderMintText(result: MintResult, now: Date): string {
-  const left = (iso: string | undefined) => (iso === undefined ? 'no expiry' : `expires ${iso} (in ${formatDuration(Math.max(0, Date.parse(iso) - now.getTime()))})`);
+  const left = (iso: string | undefined) =>
+    iso === undefined
+      ? 'no expiry'
+      : `expires ${iso} (in ${formatDuration(Math.max(0, Date.parse(iso) - now.getTime()))})`;
   if (result.outcome === 'fresh') return `Secrets are fresh: nothing to rotate; earliest ${left(result.expiresAt)}\n`;
-  const lines = [`${result.outcome === 'dry-run' ? 'would write' : 'minted'} credentials of ${result.identity ?? '?'} (${result.source ?? '?'}), ${left(result.expiresAt)}`];
+  const lines = [
+    `${result.outcome === 'dry-run' ? 'would write' : 'minted'} credentials of ${result.identity ?? '?'} (${result.source ?? '?'}), ${left(result.expiresAt)}`,
+  ];
   for (const s of result.secrets) lines.push(`  ${s.namespace}/${s.name}  ${s.type}  ${s.action}`);
   return `${lines.join('\n')}\n`;
 }
@@ -29,11 +34,18 @@ export function renderMintText(result: MintResult, now: Date): string {
 /** One `--watch` round: a line per round on stderr, so that stdout stays quiet for log collectors. */
 export function showWatchEvent(term: Terminal, event: WatchEvent, format: 'text' | 'json', now: Date): void {
   if (event.kind === 'round') {
-    if (format === 'json') term.out(`${JSON.stringify({ schemaVersion: 1, ...event.result, nextRoundInMs: Number.isFinite(event.nextInMs) ? event.nextInMs : null })}\n`);
+    if (format === 'json')
+      term.out(
+        `${JSON.stringify({ schemaVersion: 1, ...event.result, nextRoundInMs: Number.isFinite(event.nextInMs) ? event.nextInMs : null })}\n`,
+      );
     else {
       term.out(renderMintText(event.result, now));
       for (const warning of event.result.warnings) term.err(`${term.errStyle.yellow('warning:')} ${warning}\n`);
-      term.out(Number.isFinite(event.nextInMs) ? `next check in ${formatDuration(event.nextInMs)}\n` : 'these credentials do not expire: nothing to rotate, stopping\n');
+      term.out(
+        Number.isFinite(event.nextInMs)
+          ? `next check in ${formatDuration(event.nextInMs)}\n`
+          : 'these credentials do not expire: nothing to rotate, stopping\n',
+      );
     }
     return;
   }

@@ -53,12 +53,17 @@ export function listrProgress(term: Terminal): PushProgress {
           exitOnError: false,
           registerSignalListeners: false,
           renderer: 'default',
-          rendererOptions: { logger: new ListrLogger<ListrDefaultRendererLogLevels>({ processOutput: new ProcessOutput(term.io.stdout, term.io.stderr) }) },
+          rendererOptions: {
+            logger: new ListrLogger<ListrDefaultRendererLogLevels>({
+              processOutput: new ProcessOutput(term.io.stdout, term.io.stderr),
+            }),
+          },
         });
         running = list.run();
       }
       if (event.type === 'blob-start') started.get(event.digest)?.resolve(undefined);
-      if (event.type === 'blob-progress') outputs.get(event.digest)?.(formatTransfer(event.bytes, event.size, performance.now() - totals.started));
+      if (event.type === 'blob-progress')
+        outputs.get(event.digest)?.(formatTransfer(event.bytes, event.size, performance.now() - totals.started));
       if (event.type === 'blob-done') {
         started.get(event.digest)?.resolve(undefined);
         finished.get(event.digest)?.resolve(event.outcome);

@@ -30,7 +30,8 @@ export interface Totals {
 
 export function track(totals: Totals, event: PushEvent): void {
   if (event.type === 'plan') totals.total = event.blobs.reduce((n, b) => n + b.size, 0);
-  if (event.type === 'blob-progress') totals.done.set(event.digest, Math.max(totals.done.get(event.digest) ?? 0, event.bytes));
+  if (event.type === 'blob-progress')
+    totals.done.set(event.digest, Math.max(totals.done.get(event.digest) ?? 0, event.bytes));
   if (event.type === 'blob-done') totals.done.set(event.digest, event.size);
 }
 
@@ -54,7 +55,8 @@ function plainProgress(term: Terminal, stream: 'stdout' | 'stderr'): PushProgres
       track(totals, event);
       if (event.type === 'plan') write(`pushing ${event.blobs.length} blobs, ${formatBytes(totals.total)}`);
       if (event.type === 'blob-start') write(`blob ${shortDigest(event.digest)} ${formatBytes(event.size)}: started`);
-      if (event.type === 'blob-done') write(`blob ${shortDigest(event.digest)} ${formatBytes(event.size)}: ${event.outcome}`);
+      if (event.type === 'blob-done')
+        write(`blob ${shortDigest(event.digest)} ${formatBytes(event.size)}: ${event.outcome}`);
       if (event.type === 'manifest') write(`manifest ${shortDigest(event.digest)}: pushed as ${event.reference}`);
     },
     end() {

@@ -17,14 +17,21 @@ export function renderSummary(report: Report, style: ChalkInstance): string {
     paintStatus(style, 'fail', `${summary.fail} failed`),
     paintStatus(style, 'skip', `${summary.skip} skipped`),
   ];
-  const lines = ['', `${parts.join(', ')} in ${formatDuration(report.durationMs)}${report.aborted ? ' (interrupted)' : ''}`];
+  const lines = [
+    '',
+    `${parts.join(', ')} in ${formatDuration(report.durationMs)}${report.aborted ? ' (interrupted)' : ''}`,
+  ];
   const problems = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
   for (const entry of problems) {
-    lines.push('', `${paintStatus(style, entry.status, STATUS_LABEL[entry.status])} ${style.bold(entry.id)}: ${entry.message}`);
+    lines.push(
+      '',
+      `${paintStatus(style, entry.status, STATUS_LABEL[entry.status])} ${style.bold(entry.id)}: ${entry.message}`,
+    );
     for (const detail of entry.details) lines.push(`  ${style.dim('·')} ${detail}`);
     lines.push(...indent(entry.remediation ?? '', '  → ', '    '));
   }
-  if (report.strict && summary.warn > 0 && summary.fail === 0) lines.push('', 'warnings fail this run because of --strict');
+  if (report.strict && summary.warn > 0 && summary.fail === 0)
+    lines.push('', 'warnings fail this run because of --strict');
   return `${lines.join('\n')}\n`;
 }
 

@@ -36,7 +36,10 @@ export async function createTransport(registry: string, options: ClientOptions):
 // Refresh five minutes early: a 48 GB push must not start a part with a token about to expire.
 const ECR_MARGIN_MS = 5 * 60_000;
 
-function credentialChain(registry: string, options: ClientOptions): (refresh: boolean) => Promise<RegistryCredentials | undefined> {
+function credentialChain(
+  registry: string,
+  options: ClientOptions,
+): (refresh: boolean) => Promise<RegistryCredentials | undefined> {
   let cached: RegistryCredentials | undefined;
   // Parallel uploads all meet the first 401 together: one lookup (one GetAuthorizationToken) serves them.
   let inFlight: Promise<RegistryCredentials | undefined> | undefined;
@@ -45,12 +48,19 @@ function credentialChain(registry: string, options: ClientOptions): (refresh: bo
     ecr ??= isEcrHost(registry) ? (await import('../aws/ecr.ts')).ecrRegistryAuth({ env: options.env }) : undefined;
     if (ecr?.isEcrHost(registry) === true) {
       const token = await ecr.tokens.token(registry);
-      cached = { username: token.username, password: token.password, expiresAt: token.expiresAt, source: 'ecr:GetAuthorizationToken' };
+      cached = {
+        username: token.username,
+        password: token.password,
+        expiresAt: token.expiresAt,
+        source: 'ecr:GetAuthorizationToken',
+      };
       options.log.debug(`${registry}: ECR token valid until ${token.expiresAt.toISOString()}`);
       return cached;
     }
     cached = await lookupCredentials(registry, { env: options.env });
-    options.log.debug(`${registry}: ${cached === undefined ? 'no credentials found, trying anonymous' : `credentials from ${cached.source}`}`);
+    options.log.debug(
+      `${registry}: ${cached === undefined ? 'no credentials found, trying anonymous' : `credentials from ${cached.source}`}`,
+    );
     return cached;
   };
   let loaded = false;
@@ -71,13 +81,18 @@ function credentialChain(registry: string, options: ClientOptions): (refresh: bo
  */
 async function loadCa(options: ClientOptions): Promise<string | undefined> {
   if (options.caFile === undefined) return undefined;
-  const files = [options.caFile, ...(options.env.NODE_EXTRA_CA_CERTS === undefined ? [] : [options.env.NODE_EXTRA_CA_CERTS])];
+  const files = [
+    options.caFile,
+    ...(options.env.NODE_EXTRA_CA_CERTS === undefined ? [] : [options.env.NODE_EXTRA_CA_CERTS]),
+  ];
   const pems: string[] = [];
   for (const file of files) {
     try {
       pems.push(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new ConfigError(`cannot read CA file ${file}: ${error instanceof Error ? error.message : String(error)}`, { hint: 'check the --ca-file path' });
+      throw new ConfigError(`cannot read CA file ${file}: ${error instanceof Error ? error.message : String(error)}`, {
+        hint: 'check the --ca-file path',
+      });
     }
   }
   return pems.join('\n');

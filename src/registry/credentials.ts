@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { type ExecFileException, execFile } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as v from 'valibot';
-import { PreflightError } from '../errors.ts';
+import { CredentialError } from '../errors.ts';
+import { parseUntrustedJson, untrustedJson } from '../util/json.ts';
+import { SmallFileError, readSmallFile } from '../util/small-file.ts';
+import { summariseForeignText } from '../util/redact.ts';
 
 /** Username/password (or identity token) for one registry. Never logged. */
 export interface RegistryCredentials {
@@ -22,9 +24,8 @@ export interface EcrTokenSource {
   token(registryHost: string): Promise<{ username: string; password: string; expiresAt: Date }>;
 }
 
-export class CredentialError extends PreflightError {
-  override readonly exitCode = 2;
-}
+// Declared with every other error class in src/errors.ts (one table of codes).
+export { CredentialError };
 
 const authEntry = v.object({
   auth: v.optional(v.string()),
@@ -52,14 +53,30 @@ export interface CredentialLookupOptions {
  * order: DOCKER_CONFIG/config.json (auths, then credHelpers, then credsStore), REGISTRY_AUTH_FILE,
  * then ${XDG_RUNTIME_DIR}/containers/auth.json. Undefined means anonymous.
  */
-export async function lookupCredentials(host: string, options: CredentialLookupOptions): Promise<RegistryCredentials | undefined> {
+export async function lookupCredentials(
+  host: string,
+  options: CredentialLookupOptions,
+): Promise<RegistryCredentials | undefined> {
   const { env } = options;
   // An empty DOCKER_CONFIG (a Tekton optional workspace left unbound) means unset, not the cwd.
-  const dockerDir = env.DOCKER_CONFIG === undefined || env.DOCKER_CONFIG === '' ? join(env.HOME ?? homedir(), '.docker') : env.DOCKER_CONFIG;
+  const dockerDir =
+    env.DOCKER_CONFIG === undefined || env.DOCKER_CONFIG === ''
+      ? join(env.HOME ?? homedir(), '.docker')
+      : env.DOCKER_CONFIG;
   const files = [
-    { path: join(dockerDir, 'config.json'), label: `${env.DOCKER_CONFIG === undefined ? '~/.docker' : 'DOCKER_CONFIG'}/config.json` },
+    {
+      path: join(dockerDir, 'config.json'),
+      label: `${env.DOCKER_CONFIG === undefined ? '~/.docker' : 'DOCKER_CONFIG'}/config.json`,
+    },
     ...(env.REGISTRY_AUTH_FILE === undefined ? [] : [{ path: env.REGISTRY_AUTH_FILE, label: 'REGISTRY_AUTH_FILE' }]),
-    ...(env.XDG_RUNTIME_DIR === undefined ? [] : [{ path: join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'), label: '$XDG_RUNTIME_DIR/containers/auth.json' }]),
+    ...(env.XDG_RUNTIME_DIR === undefined
+      ? []
+      : [
+          {
+            path: join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json'),
+            label: '$XDG_RUNTIME_DIR/containers/auth.json',
+          },
+        ]),
   ];
   for (const file of files) {
     const config = await readConfig(file.path, file.label);
@@ -70,7 +87,12 @@ export async function lookupCredentials(host: string, options: CredentialLookupO
   return undefined;
 }
 
-async function fromConfig(config: ConfigFile, host: string, label: string, options: CredentialLookupOptions): Promise<RegistryCredentials | undefined> {
+async function fromConfig(
+  config: ConfigFile,
+  host: string,
+  label: string,
+  options: CredentialLookupOptions,
+): Promise<RegistryCredentials | undefined> {
   const entry = findAuth(config.auths ?? {}, host);
   if (entry !== undefined) {
     const decoded = decodeEntry(entry, host, label);
@@ -80,10 +102,15 @@ async function fromConfig(config: ConfigFile, host: string, label: string, optio
   if (helper === undefined) return undefined;
   const run = options.runHelper ?? runCredentialHelper;
   const output = await run(helper, host);
-  const parsed = v.safeParse(helperAnswer, jsonOrUndefined(output));
-  if (!parsed.success) throw new CredentialError(`docker-credential-${helper} returned an unexpected answer for ${host}`, { hint: `run: echo ${host} | docker-credential-${helper} get` });
+  const answer = parseUntrustedJson(output);
+  const parsed = v.safeParse(helperAnswer, answer.ok ? answer.value : undefined);
+  if (!parsed.success)
+    throw new CredentialError(`docker-credential-${helper} returned an unexpected answer for ${host}`, {
+      hint: `run: echo ${host} | docker-credential-${helper} get`,
+    });
   // Helpers return the username "<token>" for identity tokens (the docker convention).
-  if (parsed.output.Username === '<token>') return { username: '', password: '', identityToken: parsed.output.Secret, source: `docker-credential-${helper}` };
+  if (parsed.output.Username === '<token>')
+    return { username: '', password: '', identityToken: parsed.output.Secret, source: `docker-credential-${helper}` };
   return { username: parsed.output.Username, password: parsed.output.Secret, source: `docker-credential-${helper}` };
 }
 
@@ -92,15 +119,6 @@ function shapeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const [issue] = issues;
   if (issue === undefined) return 'unknown';
   return `${v.getDotPath(issue) ?? 'the top level'} must be ${issue.expected ?? 'something else'}`;
-}
-
-/** JSON.parse's message quotes the text, which here holds a secret: a parse failure says nothing. */
-function jsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Keys in `auths` may be `host`, `https://host`, `https://host/v1/` (Docker Hub) etc. */
@@ -114,46 +132,106 @@ function findAuth(auths: Record<string, AuthEntry>, host: string): AuthEntry | u
 }
 
 function decodeEntry(entry: AuthEntry, host: string, label: string): RegistryCredentials | undefined {
-  if (entry.identitytoken !== undefined && entry.identitytoken !== '') return { username: '', password: '', identityToken: entry.identitytoken, source: label };
+  if (entry.identitytoken !== undefined && entry.identitytoken !== '')
+    return { username: '', password: '', identityToken: entry.identitytoken, source: label };
   if (entry.auth !== undefined && entry.auth !== '') {
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');
     const colon = text.indexOf(':');
-    if (colon <= 0) throw new CredentialError(`${label}: the auth entry for ${host} is not base64 of "user:password"`, { hint: `log in again: podman login ${host}` });
+    if (colon <= 0)
+      throw new CredentialError(`${label}: the auth entry for ${host} is not base64 of "user:password"`, {
+        hint: `log in again: podman login ${host}`,
+      });
     return { username: text.slice(0, colon), password: text.slice(colon + 1), source: label };
   }
-  if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password, source: label };
+  if (entry.username !== undefined && entry.password !== undefined)
+    return { username: entry.username, password: entry.password, source: label };
   return undefined;
 }
 
+// A config.json with a few hundred registries is some KiB; anything near this is not one.
+const CONFIG_LIMIT = 4 * 2 ** 20;
+
 async function readConfig(path: string, label: string): Promise<ConfigFile | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    // A regular file, bounded: a config.json linked to /dev/zero must not exhaust memory.
+    bytes = await readSmallFile(path, CONFIG_LIMIT);
   } catch (error) {
-    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR')) return undefined;
-    throw new CredentialError(`cannot read ${label} (${path}): ${error instanceof Error ? error.message : String(error)}`, { hint: 'fix its permissions or point DOCKER_CONFIG elsewhere' });
+    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'ENOTDIR'))
+      return undefined;
+    const why =
+      error instanceof SmallFileError
+        ? error.message.slice(path.length + 1)
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    throw new CredentialError(`cannot read ${label} (${path}): ${why}`, {
+      hint: 'fix it or point DOCKER_CONFIG elsewhere',
+    });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    // Only the position: V8's message may quote the text around it, which holds credentials.
-    const at = error instanceof Error ? /at position \d+(?: \(line \d+ column \d+\))?/.exec(error.message)?.[0] : undefined;
-    throw new CredentialError(`${label} (${path}) is not valid JSON${at === undefined ? '' : ` (${at})`}`, { hint: 'fix or remove the file' });
-  }
+  // The text holds credentials: a parse error names the position only.
+  const json = untrustedJson(
+    bytes,
+    (problem) => new CredentialError(`${label} (${path}) is ${problem}`, { hint: 'fix or remove the file' }),
+  );
   const parsed = v.safeParse(configFile, json);
-  if (!parsed.success) throw new CredentialError(`${label} (${path}) has an unexpected shape: ${shapeIssue(parsed.issues)}`, { hint: 'fix or remove the file' });
+  if (!parsed.success)
+    throw new CredentialError(`${label} (${path}) has an unexpected shape: ${shapeIssue(parsed.issues)}`, {
+      hint: 'fix or remove the file',
+    });
   return parsed.output;
 }
 
-/** `docker-credential-<name> get`: the host on stdin, JSON on stdout; nothing on argv. */
+const HELPER_TIMEOUT_MS = 30_000;
+
+/**
+ * `docker-credential-<name> get`: the host on stdin, JSON on stdout; nothing on argv. Its stderr is
+ * written for humans and may hold a token: a failure shows one redacted line of it, never the whole.
+ */
 function runCredentialHelper(helper: string, host: string): Promise<string> {
+  const program = `docker-credential-${helper}`;
+  // A name with a slash is a path: "x/../evil" would run a file from the working directory.
+  if (/[/\\]/.test(helper)) {
+    return Promise.reject(
+      new CredentialError(`credential helper "${helper}" is a path, not a helper name`, {
+        hint: 'name a docker-credential-<name> program on PATH in credHelpers or credsStore of the registry config.json',
+      }),
+    );
+  }
   return new Promise((resolve, reject) => {
-    const child = execFile(`docker-credential-${helper}`, ['get'], { timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      if (error) {
-        reject(new CredentialError(`docker-credential-${helper} get failed for ${host}: ${stderr.trim() || error.message}`, { hint: `check that docker-credential-${helper} is installed and logged in` }));
-      } else resolve(stdout);
+    const child = execFile(
+      program,
+      ['get'],
+      { timeout: HELPER_TIMEOUT_MS, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const notFound = error.code === 'ENOENT';
+          reject(
+            new CredentialError(`${program} get failed for ${host}: ${helperFailure(error, stderr)}`, {
+              hint: notFound
+                ? `install ${program}, or remove it from credHelpers / credsStore in the registry config.json`
+                : `run: echo ${host} | ${program} get   (to see its whole output); check that it is logged in`,
+            }),
+          );
+        } else resolve(stdout);
+      },
+    );
+    child.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+      // EPIPE: the helper exited without reading the host; its exit status tells the story. Anything
+      // else: stop it rather than leave it waiting for a host it will never get.
+      if (error.code !== 'EPIPE') child.kill();
     });
     child.stdin?.end(host);
   });
+}
+
+function helperFailure(error: ExecFileException, stderr: string): string {
+  if (error.code === 'ENOENT') return 'not found on PATH';
+  if (error.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return 'printed more than 1 MiB';
+  if (typeof error.code === 'string') return `cannot be run (${error.code})`;
+  if (error.killed === true) return `timed out after ${HELPER_TIMEOUT_MS / 1000}s`;
+  const status =
+    typeof error.code === 'number' ? `exited with status ${error.code}` : `killed by ${error.signal ?? 'a signal'}`;
+  const summary = summariseForeignText(stderr);
+  return summary === undefined ? status : `${status}: ${summary}`;
 }

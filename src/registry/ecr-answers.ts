@@ -6,7 +6,13 @@ import { RegistryError } from './errors.ts';
  * a dropped connection) and users meet them only after uploading gigabytes; each answer here names
  * the repository or tag and the command that fixes it.
  */
-export function ecrHint(registry: string, path: string, status: number, code: string | undefined, message: string | undefined): string | undefined {
+export function ecrHint(
+  registry: string,
+  path: string,
+  status: number,
+  code: string | undefined,
+  message: string | undefined,
+): string | undefined {
   if (!isEcrHost(registry)) return undefined;
   const { repository, reference } = target(path);
   if (status === 400 && code === 'TAG_INVALID' && /immutable/i.test(message ?? '')) {
@@ -26,15 +32,24 @@ export function ecrHint(registry: string, path: string, status: number, code: st
  * ECR cuts the connection of an upload into a repository that does not exist instead of answering
  * (dotnet/sdk-container-builds#279): after the retries, say so rather than "other side closed".
  */
-export function ecrConnectionCut(registry: string, method: string, path: string, cause: unknown): RegistryError | undefined {
-  if (!isEcrHost(registry) || method !== 'POST' || !/\/blobs\/uploads\/$/.test(new URL(path, 'http://x').pathname)) return undefined;
+export function ecrConnectionCut(
+  registry: string,
+  method: string,
+  path: string,
+  cause: unknown,
+): RegistryError | undefined {
+  if (!isEcrHost(registry) || method !== 'POST' || !/\/blobs\/uploads\/$/.test(new URL(path, 'http://x').pathname))
+    return undefined;
   const { repository } = target(path);
-  return new RegistryError(`${registry} closed the connection when an upload into ${repository} started: the repository most likely does not exist`, {
-    status: 0,
-    code: 'NAME_UNKNOWN',
-    hint: createRepositoryHint(registry, repository),
-    cause,
-  });
+  return new RegistryError(
+    `${registry} closed the connection when an upload into ${repository} started: the repository most likely does not exist`,
+    {
+      status: 0,
+      ociCode: 'NAME_UNKNOWN',
+      hint: createRepositoryHint(registry, repository),
+      cause,
+    },
+  );
 }
 
 function createRepositoryHint(registry: string, repository: string): string {

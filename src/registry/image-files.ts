@@ -14,11 +14,24 @@ export interface ImageFilesOptions {
   readonly caFile?: string | undefined;
 }
 
-export async function registryImageFiles(image: string, platform: string, options: ImageFilesOptions): Promise<ImageFiles> {
+export async function registryImageFiles(
+  image: string,
+  platform: string,
+  options: ImageFilesOptions,
+): Promise<ImageFiles> {
   const ref = parseReference(image);
-  const transport = await createTransport(ref.registry, { env: options.env, insecureRegistries: options.insecureRegistries ?? [], caFile: options.caFile, log: options.log, userAgent: `preflight/${packageVersion()}` });
+  const transport = await createTransport(ref.registry, {
+    env: options.env,
+    insecureRegistries: options.insecureRegistries ?? [],
+    caFile: options.caFile,
+    log: options.log,
+    userAgent: `preflight/${packageVersion()}`,
+  });
   try {
-    const resolved = await resolveBaseImage(transport, ref.repository, ref.digest ?? ref.tag ?? 'latest', platform, { signal: options.signal, role: 'image' });
+    const resolved = await resolveBaseImage(transport, ref.repository, ref.digest ?? ref.tag ?? 'latest', platform, {
+      signal: options.signal,
+      role: 'image',
+    });
     const layers: LayerEntry[][] = [];
     for (const blob of resolved.blobs.slice(1)) layers.push(await layerEntries(blob, options.signal));
     const config = resolved.configJson.config;

@@ -1,9 +1,9 @@
 import type { ImagePlatforms, Logger } from '../context/types.ts';
 import { createTransport } from './client.ts';
+import { readBlob } from './blob-get.ts';
 import { RegistryError } from './errors.ts';
-import { MAX_MANIFEST_BYTES, MEDIA_TYPES, getManifest } from './manifest.ts';
+import { MAX_MANIFEST_BYTES, MEDIA_TYPES, getManifest, registryJson } from './manifest.ts';
 import { formatReference, parseReference } from './reference.ts';
-import type { RegistryTransport } from './transport.ts';
 import { packageVersion } from '../version.ts';
 
 export interface InspectOptions {
@@ -31,15 +31,24 @@ export async function registryPlatforms(image: string, options: InspectOptions):
     const reference = ref.digest ?? ref.tag ?? 'latest';
     const manifest = await getManifest(transport, ref.repository, reference, options.signal);
     if (manifest === undefined) {
-      throw new RegistryError(`${formatReference(ref)}: no such image (manifest unknown)`, { status: 404, hint: 'check the repository and tag, and that the image was pushed' });
+      throw new RegistryError(`${formatReference(ref)}: no such image (manifest unknown)`, {
+        status: 404,
+        hint: 'check the repository and tag, and that the image was pushed',
+      });
     }
-    const parsed: unknown = JSON.parse(manifest.bytes.toString('utf8'));
+    const parsed = registryJson(manifest.bytes, `${formatReference(ref)}: the manifest`);
     if (manifest.mediaType === MEDIA_TYPES.ociIndex || manifest.mediaType === MEDIA_TYPES.dockerList) {
       return { image, digest: manifest.digest, kind: 'index', platforms: indexPlatforms(parsed) };
     }
     const configDigest = configDescriptorDigest(parsed);
-    const config = configDigest === undefined ? undefined : await fetchSmallBlob(transport, ref.repository, configDigest, options.signal);
-    const platform = config === undefined ? undefined : platformOf(JSON.parse(config.toString('utf8')));
+    const config =
+      configDigest === undefined
+        ? undefined
+        : await readBlob(transport, ref.repository, configDigest, MAX_MANIFEST_BYTES, options.signal);
+    const platform =
+      config === undefined
+        ? undefined
+        : platformOf(registryJson(config, `${formatReference(ref)}: the config ${configDigest}`));
     return { image, digest: manifest.digest, kind: 'manifest', platforms: platform === undefined ? [] : [platform] };
   } finally {
     await transport.close();
@@ -49,7 +58,8 @@ export async function registryPlatforms(image: string, options: InspectOptions):
 /** `os/arch[/variant]` from an object with `os`, `architecture` and maybe `variant` (index entries, configs). */
 export function platformOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const field = (name: string): string | undefined => (name in value ? stringOrUndefined(Reflect.get(value, name)) : undefined);
+  const field = (name: string): string | undefined =>
+    name in value ? stringOrUndefined(Reflect.get(value, name)) : undefined;
   const os = field('os');
   const arch = field('architecture');
   if (os === undefined || arch === undefined) return undefined;
@@ -61,7 +71,8 @@ function indexPlatforms(index: unknown): string[] {
   const manifests: unknown = typeof index === 'object' && index !== null && 'manifests' in index ? index.manifests : [];
   const platforms: string[] = [];
   for (const entry of Array.isArray(manifests) ? manifests.map((m: unknown) => m) : []) {
-    const platform = typeof entry === 'object' && entry !== null && 'platform' in entry ? platformOf(entry.platform) : undefined;
+    const platform =
+      typeof entry === 'object' && entry !== null && 'platform' in entry ? platformOf(entry.platform) : undefined;
     // Attestation manifests (buildkit) claim unknown/unknown: not a runnable platform.
     if (platform !== undefined && !platform.startsWith('unknown/')) platforms.push(platform);
   }
@@ -71,31 +82,9 @@ function indexPlatforms(index: unknown): string[] {
 function configDescriptorDigest(manifest: unknown): string | undefined {
   if (typeof manifest !== 'object' || manifest === null || !('config' in manifest)) return undefined;
   const config: unknown = manifest.config;
-  return typeof config === 'object' && config !== null && 'digest' in config ? stringOrUndefined(config.digest) : undefined;
-}
-
-/** GET a small blob, following the redirect to blob storage (ECR hands out S3 URLs) without our credentials. */
-async function fetchSmallBlob(transport: RegistryTransport, repository: string, digest: string, signal: AbortSignal): Promise<Buffer> {
-  const path = `/v2/${repository}/blobs/${digest}`;
-  const res = await transport.request({ method: 'GET', path, scope: `repository:${repository}:pull`, signal });
-  const location = res.header('location');
-  if ([301, 302, 303, 307, 308].includes(res.status) && location !== undefined) {
-    await res.dump();
-    const { request } = await import('undici');
-    const redirected = await request(new URL(location, res.url), { signal });
-    if (redirected.statusCode !== 200) {
-      await redirected.body.dump();
-      throw new RegistryError(`${transport.registry}: blob ${digest} redirected to storage that answered ${redirected.statusCode}`, { status: redirected.statusCode });
-    }
-    return limited(Buffer.from(await redirected.body.arrayBuffer()), digest);
-  }
-  if (res.status !== 200) throw transport.statusError({ method: 'GET', path }, res.status, await res.text());
-  return limited(await res.bytes(), digest);
-}
-
-function limited(bytes: Buffer, digest: string): Buffer {
-  if (bytes.length > MAX_MANIFEST_BYTES) throw new RegistryError(`config blob ${digest} is ${bytes.length} bytes: not an image config`, { status: 200 });
-  return bytes;
+  return typeof config === 'object' && config !== null && 'digest' in config
+    ? stringOrUndefined(config.digest)
+    : undefined;
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

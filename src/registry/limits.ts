@@ -31,7 +31,9 @@ export interface UploadPlan {
 /** `--chunk-size` outside ECR's part limits is a usage error for every command that pushes to ECR. */
 export function checkChunkSize(chunkSize: number, ecr: boolean): void {
   if (ecr && (chunkSize < ECR_PART_MIN || chunkSize > ECR_PART_MAX)) {
-    throw new UsageError(`--chunk-size ${chunkSize} is outside ECR's part limits (5 MiB to 10 MiB)`, { hint: 'use --chunk-size 8MiB (the default) for ECR' });
+    throw new UsageError(`--chunk-size ${chunkSize} is outside ECR's part limits (5 MiB to 10 MiB)`, {
+      hint: 'use --chunk-size 8MiB (the default) for ECR',
+    });
   }
 }
 
@@ -40,7 +42,10 @@ export function checkChunkSize(chunkSize: number, ecr: boolean): void {
  * chunked upload takes the smallest part size within 5-10 MiB (and not below `chunkSize`) that keeps
  * the layer within 4,200 parts; a layer no such size fits goes up as one streamed PATCH.
  */
-export function uploadPlan(size: number, options: { readonly mode: UploadMode; readonly chunkSize: number; readonly ecr: boolean }): UploadPlan {
+export function uploadPlan(
+  size: number,
+  options: { readonly mode: UploadMode; readonly chunkSize: number; readonly ecr: boolean },
+): UploadPlan {
   if (!options.ecr || options.mode === 'stream') return { mode: options.mode, partSize: options.chunkSize };
   if (size > ECR_MAX_CHUNKED_BYTES) return { mode: 'stream', partSize: options.chunkSize };
   const needed = Math.ceil(size / ECR_MAX_PARTS);
@@ -50,9 +55,12 @@ export function uploadPlan(size: number, options: { readonly mode: UploadMode; r
 /** A layer ECR cannot store is refused before any byte is sent, naming what is too big and the fix. */
 export function checkLayerSize(size: number, what: string, ecr: boolean): void {
   if (!ecr || size <= ECR_MAX_LAYER_BYTES) return;
-  throw new UsageError(`${what} is ${size.toLocaleString('en-US')} bytes (${formatMiB(size)}): above ECR's limit of 52,000 MiB per layer`, {
-    hint: 'split the file below the limit (for GGUF: llama-gguf-split --split-max-size 40G), or export the model as several shards',
-  });
+  throw new UsageError(
+    `${what} is ${size.toLocaleString('en-US')} bytes (${formatMiB(size)}): above ECR's limit of 52,000 MiB per layer`,
+    {
+      hint: 'split the file below the limit (for GGUF: llama-gguf-split --split-max-size 40G), or export the model as several shards',
+    },
+  );
 }
 
 function formatMiB(bytes: number): string {

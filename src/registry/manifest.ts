@@ -1,4 +1,5 @@
 import { sha256 } from '../util/sha256.ts';
+import { untrustedJson } from '../util/json.ts';
 import { RegistryError } from './errors.ts';
 import type { RegistryTransport } from './transport.ts';
 
@@ -22,7 +23,12 @@ export interface FetchedManifest {
 }
 
 /** GET a manifest by tag or digest; verifies the digest when fetched by digest. */
-export async function getManifest(transport: RegistryTransport, repository: string, reference: string, signal?: AbortSignal): Promise<FetchedManifest | undefined> {
+export async function getManifest(
+  transport: RegistryTransport,
+  repository: string,
+  reference: string,
+  signal?: AbortSignal,
+): Promise<FetchedManifest | undefined> {
   const res = await transport.request({
     method: 'GET',
     path: `/v2/${repository}/manifests/${reference}`,
@@ -34,14 +40,26 @@ export async function getManifest(transport: RegistryTransport, repository: stri
     await res.dump();
     return undefined;
   }
-  if (res.status !== 200) throw transport.statusError({ method: 'GET', path: `/v2/${repository}/manifests/${reference}` }, res.status, await res.text());
-  const bytes = await res.bytes();
+  if (res.status !== 200)
+    throw transport.statusError(
+      { method: 'GET', path: `/v2/${repository}/manifests/${reference}` },
+      res.status,
+      await res.text(),
+    );
+  const bytes = await res.bytes(MAX_MANIFEST_BYTES);
   const digest = sha256(bytes);
   if (reference.startsWith('sha256:') && reference !== digest) {
-    throw new RegistryError(`${transport.registry}/${repository}@${reference}: the manifest served hashes to ${digest}`, { status: 200 });
+    throw new RegistryError(
+      `${transport.registry}/${repository}@${reference}: the manifest served hashes to ${digest}`,
+      { status: 200 },
+    );
   }
   const mediaType = (res.header('content-type') ?? '').split(';')[0]?.trim() ?? '';
-  return { mediaType: mediaType === '' ? mediaTypeOf(bytes) : mediaType, bytes, digest };
+  return {
+    mediaType: mediaType === '' ? mediaTypeOf(bytes, `${transport.registry}/${repository}:${reference}`) : mediaType,
+    bytes,
+    digest,
+  };
 }
 
 /** PUT a manifest under `reference` (tag or digest); returns the digest the registry confirmed. */
@@ -54,10 +72,13 @@ export async function putManifest(
 ): Promise<string> {
   const digest = sha256(manifest.bytes);
   if (manifest.bytes.length > MAX_MANIFEST_BYTES) {
-    throw new RegistryError(`manifest ${digest} is ${manifest.bytes.length} bytes; registries accept at most ${MAX_MANIFEST_BYTES}`, {
-      status: 0,
-      hint: 'reduce the number of layers or annotations',
-    });
+    throw new RegistryError(
+      `manifest ${digest} is ${manifest.bytes.length} bytes; registries accept at most ${MAX_MANIFEST_BYTES}`,
+      {
+        status: 0,
+        hint: 'reduce the number of layers or annotations',
+      },
+    );
   }
   const path = `/v2/${repository}/manifests/${reference}`;
   const res = await transport.request({
@@ -69,18 +90,36 @@ export async function putManifest(
     retry: true,
     ...(signal === undefined ? {} : { signal }),
   });
-  if (res.status !== 201 && res.status !== 200) throw transport.statusError({ method: 'PUT', path }, res.status, await res.text());
+  if (res.status !== 201 && res.status !== 200)
+    throw transport.statusError({ method: 'PUT', path }, res.status, await res.text());
   await res.dump();
   const confirmed = res.header('docker-content-digest');
   if (confirmed !== undefined && confirmed !== digest) {
-    throw new RegistryError(`${transport.registry} stored manifest ${confirmed}, expected ${digest}`, { status: res.status });
+    throw new RegistryError(`${transport.registry} stored manifest ${confirmed}, expected ${digest}`, {
+      status: res.status,
+    });
   }
   return digest;
 }
 
 /** The `mediaType` field of a manifest, for registries that answer without a Content-Type. */
-function mediaTypeOf(bytes: Buffer): string {
-  const parsed: unknown = JSON.parse(bytes.toString('utf8'));
-  if (typeof parsed === 'object' && parsed !== null && 'mediaType' in parsed && typeof parsed.mediaType === 'string') return parsed.mediaType;
-  return typeof parsed === 'object' && parsed !== null && 'manifests' in parsed ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest;
+function mediaTypeOf(bytes: Buffer, name: string): string {
+  const parsed = registryJson(bytes, `${name}: the manifest`);
+  if (typeof parsed === 'object' && parsed !== null && 'mediaType' in parsed && typeof parsed.mediaType === 'string')
+    return parsed.mediaType;
+  return typeof parsed === 'object' && parsed !== null && 'manifests' in parsed
+    ? MEDIA_TYPES.ociIndex
+    : MEDIA_TYPES.ociManifest;
+}
+
+/** A JSON document a registry served (manifest, config); a parse error names it and the position, never its text. */
+export function registryJson(bytes: Buffer, what: string): unknown {
+  return untrustedJson(
+    bytes,
+    (problem) =>
+      new RegistryError(`${what} is ${problem}`, {
+        status: 200,
+        hint: 'the registry served a damaged document; push the image again',
+      }),
+  );
 }

@@ -80,8 +80,15 @@ export async function pushImage(image: SourceImage, options: PushOptions): Promi
   });
   const blobReports = reports.filter((r) => r !== undefined);
   const manifests: string[] = [];
+  // An index tree is a DAG (an index may list another forty times): each digest is PUT once, and
+  // only after everything it references, since a registry refuses an index naming an unknown manifest.
+  const put = new Map<string, Promise<string>>();
   const putNode = async (node: ManifestNode, reference: string): Promise<string> => {
-    for (const child of node.children) await putNode(child, child.digest);
+    for (const child of node.children) {
+      const done = put.get(child.digest) ?? putNode(child, child.digest);
+      put.set(child.digest, done);
+      await done;
+    }
     const digest = await putManifest(options.transport, options.repository, reference, node, options.signal);
     manifests.push(digest);
     options.onEvent?.({ type: 'manifest', digest, reference });
@@ -100,16 +107,28 @@ export async function pushBlob(blob: BlobSource & { digest: string }, options: B
     options.onEvent?.({ type: 'blob-done', digest: blob.digest, size: blob.size, outcome });
     return { digest: blob.digest, size: blob.size, outcome, sentBytes: 0, resumes: 0, restarts: 0, ...extra };
   };
-  const head = await transport.request({ method: 'HEAD', path: `/v2/${repository}/blobs/${blob.digest}`, scope: `repository:${repository}:pull,push`, ...signal });
+  const head = await transport.request({
+    method: 'HEAD',
+    path: `/v2/${repository}/blobs/${blob.digest}`,
+    scope: `repository:${repository}:pull,push`,
+    ...signal,
+  });
   await head.dump();
   if (head.status === 200) return done('skipped');
-  if (head.status !== 404) throw transport.statusError({ method: 'HEAD', path: `/v2/${repository}/blobs/${blob.digest}` }, head.status, '');
+  if (head.status !== 404)
+    throw transport.statusError({ method: 'HEAD', path: `/v2/${repository}/blobs/${blob.digest}` }, head.status, '');
 
   let location: string | undefined;
   for (const from of options.mountFrom ?? []) {
     if (from === repository) continue;
     const path = `/v2/${repository}/blobs/uploads/?mount=${encodeURIComponent(blob.digest)}&from=${encodeURIComponent(from)}`;
-    const res = await transport.request({ method: 'POST', path, scope: `repository:${repository}:pull,push repository:${from}:pull`, retry: true, ...signal });
+    const res = await transport.request({
+      method: 'POST',
+      path,
+      scope: `repository:${repository}:pull,push repository:${from}:pull`,
+      retry: true,
+      ...signal,
+    });
     await res.dump();
     if (res.status === 201) return done('mounted');
     // 202: the registry could not mount but opened an upload session; use it rather than leak it.
@@ -137,10 +156,15 @@ export async function pushBlob(blob: BlobSource & { digest: string }, options: B
 /** Every blob of the tree once, with a digest (manifests from archives always carry them). */
 function uniqueBlobs(root: ManifestNode): (BlobSource & { digest: string })[] {
   const byDigest = new Map<string, BlobSource & { digest: string }>();
+  const visited = new Set<string>();
   const visit = (node: ManifestNode): void => {
+    // A node shared by several indexes is visited once, not once per path to it.
+    if (visited.has(node.digest)) return;
+    visited.add(node.digest);
     for (const blob of node.blobs) {
       const { digest } = blob;
-      if (digest === undefined) throw new Error(`a blob of ${node.digest} has no digest: it must be computed before the push`);
+      if (digest === undefined)
+        throw new Error(`a blob of ${node.digest} has no digest: it must be computed before the push`);
       if (!byDigest.has(digest)) byDigest.set(digest, { ...blob, digest, open: (offset) => blob.open(offset) });
     }
     node.children.forEach(visit);

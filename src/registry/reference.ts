@@ -36,7 +36,8 @@ export function parseReference(input: string): ImageReference {
   const beforeDigest = at >= 0 ? text.slice(0, at) : text;
   if (digest !== undefined) {
     if (!DIGEST.test(digest)) throw invalid(`"${digest}" is not a digest`);
-    if (digest.startsWith('sha256:') && !SHA256.test(digest)) throw invalid('a sha256 digest has exactly 64 lowercase hex characters');
+    if (digest.startsWith('sha256:') && !SHA256.test(digest))
+      throw invalid('a sha256 digest has exactly 64 lowercase hex characters');
   }
 
   // A colon after the last slash starts the tag; earlier colons belong to host:port.
@@ -45,7 +46,10 @@ export function parseReference(input: string): ImageReference {
   const name = colon >= 0 ? beforeDigest.slice(0, colon) : beforeDigest;
   const tag = colon >= 0 ? beforeDigest.slice(colon + 1) : undefined;
   if (tag !== undefined && !TAG.test(tag)) {
-    throw invalid(`tag "${tag}" is not valid`, 'a tag is 1-128 characters of letters, digits, _ . - and does not start with . or -');
+    throw invalid(
+      `tag "${tag}" is not valid`,
+      'a tag is 1-128 characters of letters, digits, _ . - and does not start with . or -',
+    );
   }
 
   const { registry, repository } = splitName(name);
@@ -54,7 +58,10 @@ export function parseReference(input: string): ImageReference {
     throw invalid('repository names must be lowercase', `use "${repository.toLowerCase()}"`);
   }
   if (!REPOSITORY.test(repository)) {
-    throw invalid(`repository "${repository}" is not valid`, 'path components are lowercase letters and digits, separated by one of . _ __ - and joined by /');
+    throw invalid(
+      `repository "${repository}" is not valid`,
+      'path components are lowercase letters and digits, separated by one of . _ __ - and joined by /',
+    );
   }
   if (name.length > NAME_MAX) throw invalid(`the name is longer than ${NAME_MAX} characters`);
   return { registry, repository, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };

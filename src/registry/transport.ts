@@ -10,6 +10,9 @@ import { ecrConnectionCut, ecrHint } from './ecr-answers.ts';
 import { isLoopbackHost } from './reference.ts';
 import { TokenCache } from './token-cache.ts';
 import { loadAgent } from './undici-agent.ts';
+import { untrustedJson } from '../util/json.ts';
+import { isNetworkError, translateNetworkError } from '../util/network-error.ts';
+import { readAll, readAtMost } from '../util/read-all.ts';
 
 export interface TransportOptions {
   /** `host[:port]` of the registry API. */
@@ -49,14 +52,19 @@ export interface RegistryResponse {
   readonly status: number;
   readonly url: string;
   header(name: string): string | undefined;
+  /** The body as text, for error answers: the first 64 KiB, the rest discarded. */
   text(): Promise<string>;
-  bytes(): Promise<Buffer>;
+  /** The whole body, refusing more than `limit` bytes (a hostile server decides how much it sends). */
+  bytes(limit: number): Promise<Buffer>;
   /** Discard the body (frees the connection). */
   dump(): Promise<void>;
   readonly body: Readable;
 }
 
 const METADATA_TIMEOUT_MS = 60_000;
+// Error answers are a few hundred bytes; a token answer a few KiB (JWTs with many scopes).
+const ERROR_BODY_LIMIT = 64 * 2 ** 10;
+const TOKEN_BODY_LIMIT = 2 ** 20;
 const MAX_AUTH_ROUNDS = 2;
 
 /**
@@ -104,17 +112,21 @@ export class RegistryTransport {
     // cache while the token is fresh and fetches a new one inside its margin, so a long push never
     // starts a part with a token about to expire.
     if (this.credentials?.expiresAt !== undefined) this.credentials = await this.options.credentials(false);
+    // A Location or redirect to another origin (blob storage, an upload service) gets no credentials,
+    // so its 401 or 403 is its own answer, not a cue to authenticate.
+    const own = this.isOwn(req.path);
     for (let attempt = 1; ; attempt += 1) {
       let response: RegistryResponse;
       try {
         response = await this.send(req);
       } catch (error) {
-        if (req.signal?.aborted === true || !isNetworkError(error)) throw error;
-        if (!retry || attempt >= policy.attempts) throw ecrConnectionCut(this.registry, req.method, req.path, error) ?? error;
+        if (req.signal?.aborted === true) throw error;
+        if (!isNetworkError(error) || !retry || attempt >= policy.attempts)
+          throw ecrConnectionCut(this.registry, req.method, req.path, error) ?? this.networkError(req.path, error);
         await this.pause(policy, attempt, undefined, req, `network error: ${errorMessage(error)}`);
         continue;
       }
-      if (response.status === 401 || (response.status === 403 && req.method !== 'HEAD')) {
+      if (own && (response.status === 401 || (response.status === 403 && req.method !== 'HEAD'))) {
         const body = await response.text();
         const expired = isExpiredTokenAnswer(response.status, body);
         if ((response.status === 401 || expired) && authRounds < MAX_AUTH_ROUNDS) {
@@ -137,22 +149,50 @@ export class RegistryTransport {
   /** Turn an unexpected status into a RegistryError with the registry's own code and message. */
   statusError(req: Pick<RegistryRequest, 'method' | 'path'>, status: number, body: string): RegistryError {
     const { code, message } = parseErrorBody(body);
-    const what = `${req.method} ${redactPath(req.path)}`;
+    const own = this.isOwn(req.path);
+    const what = `${req.method} ${redactPath(req.path, own)}`;
     const detail = [code, message].filter(Boolean).join(': ');
+    const foreignHint = `the registry sent this request to another host, which refused it; preflight sends ${this.registry}'s credentials to ${this.registry} only`;
     return new RegistryError(`${this.registry}: ${what} answered ${status}${detail === '' ? '' : ` (${detail})`}`, {
       status,
-      code,
-      hint: ecrHint(this.registry, req.path, status, code, message) ?? hintFor(status, this.registry, this.credentials),
+      ociCode: code,
+      hint:
+        ecrHint(this.registry, req.path, status, code, message) ??
+        (!own && (status === 401 || status === 403) ? foreignHint : hintFor(status, this.registry, this.credentials)),
     });
+  }
+
+  /**
+   * A failed connection as one line naming the host that failed (the registry, or the other origin a
+   * Location sent us to) and the fix; anything else as it is.
+   */
+  private networkError(path: string, error: unknown): unknown {
+    const address = isAbsoluteUrl(path) ? new URL(path).origin : `${this.scheme}://${this.registry}`;
+    const foreign = isAbsoluteUrl(path) && !this.isOwn(path);
+    return (
+      translateNetworkError(error, {
+        address,
+        service: foreign ? 'the host the registry sent us to' : 'the registry',
+      }) ?? error
+    );
   }
 
   async close(): Promise<void> {
     await this.agent.close();
   }
 
-  private async pause(policy: RetryPolicy, attempt: number, retryAfter: string | undefined, req: RegistryRequest, why: string): Promise<void> {
-    const delay = retryAfterMs(retryAfter, new Date(), policy.maxMs) ?? backoffDelay(policy, attempt, this.options.random);
-    this.options.log?.debug(`${req.method} ${redactPath(req.path)}: ${why}; retry ${attempt}/${policy.attempts - 1} in ${delay}ms`);
+  private async pause(
+    policy: RetryPolicy,
+    attempt: number,
+    retryAfter: string | undefined,
+    req: RegistryRequest,
+    why: string,
+  ): Promise<void> {
+    const delay =
+      retryAfterMs(retryAfter, new Date(), policy.maxMs) ?? backoffDelay(policy, attempt, this.options.random);
+    this.options.log?.debug(
+      `${req.method} ${redactPath(req.path, this.isOwn(req.path))}: ${why}; retry ${attempt}/${policy.attempts - 1} in ${delay}ms`,
+    );
     await sleep(delay, req.signal);
   }
 
@@ -165,8 +205,18 @@ export class RegistryTransport {
       // plainly did not speak TLS and no HTTPS request ever succeeded. Requests sent concurrently
       // with the first one all fail the same way, so each of them takes the fallback too.
       const httpsWorked = this.schemeSettled && this.scheme === 'https';
-      if (scheme !== 'https' || !this.plainHttpAllowed || httpsWorked || !isPlainHttpAnswer(error)) throw error;
-      if (this.scheme === 'https') this.options.log?.debug(`${this.registry} does not speak TLS; using plain HTTP (allowed for loopback and --insecure-registry)`);
+      if (
+        scheme !== 'https' ||
+        !this.plainHttpAllowed ||
+        httpsWorked ||
+        isAbsoluteUrl(req.path) ||
+        !isPlainHttpAnswer(error)
+      )
+        throw error;
+      if (this.scheme === 'https')
+        this.options.log?.debug(
+          `${this.registry} does not speak TLS; using plain HTTP (allowed for loopback and --insecure-registry)`,
+        );
       this.scheme = 'http';
       this.schemeSettled = true;
       return this.sendOnce(req, 'http');
@@ -175,7 +225,12 @@ export class RegistryTransport {
 
   private async sendOnce(req: RegistryRequest, scheme: 'https' | 'http'): Promise<RegistryResponse> {
     const url = new URL(req.path, `${scheme}://${this.registry}`);
-    const authorization = this.authorization(req.scope);
+    if (isAbsoluteUrl(req.path)) this.checkTarget(url);
+    // Credentials go to the registry's own origin (scheme, host and port) only: a Location or a
+    // redirect to anywhere else (S3, a CDN, a rewritten answer) gets none, as in go-containerregistry
+    // and docker's distribution client.
+    const authorization =
+      url.origin === new URL(`${scheme}://${this.registry}`).origin ? this.authorization(req.scope) : undefined;
     const headers: Record<string, string> = {
       'user-agent': this.options.userAgent ?? 'preflight',
       ...req.headers,
@@ -205,11 +260,52 @@ export class RegistryTransport {
         const value = res.headers[name.toLowerCase()];
         return Array.isArray(value) ? value.join(', ') : value;
       },
-      text: () => res.body.text(),
-      bytes: async () => Buffer.from(await res.body.arrayBuffer()),
+      text: async () => (await readAtMost(res.body, ERROR_BODY_LIMIT)).toString('utf8'),
+      bytes: (limit) =>
+        readAll(
+          res.body,
+          limit,
+          () =>
+            new RegistryError(
+              `${this.registry}: ${redactPath(url.href, this.isOwn(url.href))} answered more than ${limit} bytes`,
+              {
+                status: res.statusCode,
+                hint: 'the registry (or something between) sent far more than a manifest or config can be',
+              },
+            ),
+        ),
       dump: () => res.body.dump(),
       body: res.body,
     };
+  }
+
+  /** Whether `path` (relative, or a URL the registry handed out) is on the registry's own origin. */
+  private isOwn(path: string): boolean {
+    return !isAbsoluteUrl(path) || new URL(path).origin === new URL(this.origin).origin;
+  }
+
+  /**
+   * Refuse a URL the registry's traffic must not go to: anything but HTTP(S), and plain HTTP once the
+   * registry speaks HTTPS (unless --insecure-registry names it). An upload Location, a redirect or a
+   * token realm rewritten to http:// would otherwise carry model bytes, a signed URL or Basic
+   * credentials in clear.
+   */
+  private checkTarget(url: URL): void {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new RegistryError(`${this.registry}: its answer points to a ${url.protocol} URL, not HTTP(S): refused`, {
+        status: 0,
+        hint: 'something between you and the registry rewrites its answers, or the registry is misconfigured',
+      });
+    }
+    if (url.protocol === 'http:' && this.scheme === 'https' && this.options.insecure !== true) {
+      throw new RegistryError(
+        `${this.registry} speaks HTTPS, but its answer points to plain http://${url.host}${url.pathname}: refused, nothing was sent there`,
+        {
+          status: 0,
+          hint: `if that host really has no TLS, name the registry with --insecure-registry ${this.registry}; otherwise something between you and the registry rewrites its answers`,
+        },
+      );
+    }
   }
 
   private authorization(scope: string): string | undefined {
@@ -258,25 +354,63 @@ export class RegistryTransport {
     scope: string,
     credentials: RegistryCredentials | undefined,
   ): Promise<{ token: string; expiresInSeconds: number }> {
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch (error) {
+      throw new RegistryError(`${this.registry}: the token realm in its challenge is not a URL`, {
+        status: 401,
+        cause: error,
+        hint: 'the registry is misconfigured, or something between rewrites its answers',
+      });
+    }
+    // Basic credentials go to the realm: never in clear from a registry that speaks HTTPS.
+    this.checkTarget(url);
     if (service !== undefined) url.searchParams.set('service', service);
     url.searchParams.set('scope', scope);
     const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? 'preflight' };
     if (credentials !== undefined && credentials.identityToken === undefined) {
       headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     }
-    const res = await this.agent.request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers });
-    const text = await res.body.text();
-    if (res.statusCode !== 200) {
-      throw new RegistryError(`${this.registry}: token request to ${url.origin}${url.pathname} answered ${res.statusCode}`, {
-        status: res.statusCode,
-        hint: hintFor(401, this.registry, credentials),
+    const res = await this.agent
+      .request({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers })
+      .catch((error: unknown) => {
+        throw translateNetworkError(error, { address: url.origin, service: 'the token service' }) ?? error;
       });
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new RegistryError(
+        `${this.registry}: token request to ${url.origin}${url.pathname} answered ${res.statusCode}`,
+        {
+          status: res.statusCode,
+          hint: hintFor(401, this.registry, credentials),
+        },
+      );
     }
-    const parsed: unknown = JSON.parse(text);
+    const bytes = await readAll(
+      res.body,
+      TOKEN_BODY_LIMIT,
+      () =>
+        new RegistryError(
+          `${this.registry}: the token answer from ${url.origin} is larger than ${TOKEN_BODY_LIMIT} bytes`,
+          { status: 200 },
+        ),
+    );
+    // The answer holds the token: a parse error must not quote it.
+    const parsed = untrustedJson(
+      bytes,
+      (problem) =>
+        new RegistryError(`${this.registry}: the token answer from ${url.origin}${url.pathname} is ${problem}`, {
+          status: 200,
+        }),
+    );
     const token = pickString(parsed, 'token') ?? pickString(parsed, 'access_token');
-    if (token === undefined) throw new RegistryError(`${this.registry}: the token endpoint returned no token`, { status: res.statusCode });
-    const expires = typeof parsed === 'object' && parsed !== null && 'expires_in' in parsed && typeof parsed.expires_in === 'number' ? parsed.expires_in : 60;
+    if (token === undefined)
+      throw new RegistryError(`${this.registry}: the token endpoint returned no token`, { status: res.statusCode });
+    const expires =
+      typeof parsed === 'object' && parsed !== null && 'expires_in' in parsed && typeof parsed.expires_in === 'number'
+        ? parsed.expires_in
+        : 60;
     return { token, expiresInSeconds: expires };
   }
 }
@@ -293,29 +427,36 @@ function hintFor(status: number, registry: string, credentials: RegistryCredenti
       ? `log in first (podman login ${registry}), point DOCKER_CONFIG at a config.json with credentials, or for ECR run preflight mint-creds`
       : `the credentials from ${credentials.source} were rejected: log in again or mint fresh ones`;
   }
-  if (status === 403) return 'the identity lacks a permission on this repository (for ECR: run preflight check --only ecr-permissions)';
+  if (status === 403)
+    return 'the identity lacks a permission on this repository (for ECR: run preflight check --only ecr-permissions)';
   if (status === 404) return 'check the repository name; ECR repositories must exist before a push';
+  if (status === 429)
+    return `${registry} keeps asking preflight to slow down (429): try again later, or lower --concurrency`;
+  if (status >= 500)
+    return `${registry} is failing (HTTP ${status}) and kept failing through the retries: try again later, or check the registry's health and logs`;
   return undefined;
 }
 
-/** Upload URLs carry session state (and on some registries signatures): keep them out of messages. */
-function redactPath(path: string): string {
+/**
+ * Upload URLs carry session state (and on some registries signatures): keep them out of messages.
+ * A URL on another origin keeps its host, since that is who answered.
+ */
+function redactPath(path: string, own: boolean): string {
   const url = new URL(path, 'http://x');
-  return url.search === '' ? url.pathname : `${url.pathname}?…`;
+  const where = own ? url.pathname : `${url.protocol}//${url.host}${url.pathname}`;
+  return url.search === '' ? where : `${where}?…`;
+}
+
+function isAbsoluteUrl(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(path);
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'EAI_AGAIN']);
-
-/** Errors worth a retry: the connection failed, not the request. */
-export function isNetworkError(error: unknown): boolean {
-  const code = error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-  if (code !== undefined && NETWORK_CODES.has(code)) return true;
-  return error instanceof Error && error.cause !== undefined && isNetworkError(error.cause);
-}
+// Kept here for the upload session, which decides resume vs restart on it.
+export { isNetworkError };
 
 function isPlainHttpAnswer(error: unknown): boolean {
   const text = error instanceof Error ? `${'code' in error ? String(error.code) : ''} ${error.message}` : '';

@@ -3,7 +3,7 @@ import type { Logger } from '../context/types.ts';
 import type { BlobSource } from '../image/types.ts';
 import { type RetryPolicy, DEFAULT_RETRY, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
 import { byteWindow } from './byte-window.ts';
-import { RegistryError } from './errors.ts';
+import { RegistryError, SourceCorruptError } from '../errors.ts';
 import { HashCheckpoints } from './hash-checkpoints.ts';
 import { noteStreamedBytes } from '../util/gc-pacer.ts';
 import { type RegistryResponse, type RegistryTransport, isNetworkError } from './transport.ts';
@@ -39,7 +39,7 @@ export interface UploadResult {
   readonly restarts: number;
 }
 
-export class SourceCorruptError extends RegistryError {}
+export { SourceCorruptError };
 
 /**
  * One blob upload: the only stateful object of the push path. It holds the upload location, the
@@ -62,7 +62,11 @@ export class UploadSession {
   constructor(options: UploadOptions) {
     this.options = options;
     // A layer above ECR's limit never gets here: pushImage and the modelcar plan refuse it before any upload.
-    const plan = uploadPlan(options.source.size, { mode: options.mode, chunkSize: options.chunkSize, ecr: isEcrHost(options.transport.registry) });
+    const plan = uploadPlan(options.source.size, {
+      mode: options.mode,
+      chunkSize: options.chunkSize,
+      ecr: isEcrHost(options.transport.registry),
+    });
     this.mode = plan.mode;
     this.chunkSize = plan.partSize;
     this.scope = `repository:${options.repository}:pull,push`;
@@ -82,9 +86,12 @@ export class UploadSession {
         if (this.options.signal?.aborted === true || error instanceof SourceCorruptError) throw error;
         failures += 1;
         if (failures >= policy.attempts || !isRecoverable(error)) throw error;
-        const asked = error instanceof RegistryError ? retryAfterMs(error.retryAfter, new Date(), policy.maxMs) : undefined;
+        const asked =
+          error instanceof RegistryError ? retryAfterMs(error.retryAfter, new Date(), policy.maxMs) : undefined;
         const delay = asked ?? backoffDelay(policy, failures);
-        this.options.log?.debug(`${shortDigest(source)}: part at ${this.acked} failed (${describe(error)}); recovering in ${delay}ms${asked === undefined ? '' : ' (Retry-After)'}`);
+        this.options.log?.debug(
+          `${shortDigest(source)}: part at ${this.acked} failed (${describe(error)}); recovering in ${delay}ms${asked === undefined ? '' : ' (Retry-After)'}`,
+        );
         await sleep(delay, this.options.signal);
         await this.recover(error);
       }
@@ -93,7 +100,13 @@ export class UploadSession {
   }
 
   private async start(): Promise<void> {
-    const res = await this.options.transport.request({ method: 'POST', path: `/v2/${this.options.repository}/blobs/uploads/`, scope: this.scope, retry: true, ...this.signal() });
+    const res = await this.options.transport.request({
+      method: 'POST',
+      path: `/v2/${this.options.repository}/blobs/uploads/`,
+      scope: this.scope,
+      retry: true,
+      ...this.signal(),
+    });
     await this.expect(res, [202], 'start an upload');
     this.location = requireLocation(res);
     const min = Number(res.header('oci-chunk-min-length') ?? '0');
@@ -113,7 +126,8 @@ export class UploadSession {
     const watchdog = new Watchdog(this.options.stallMs ?? 120_000, () => {
       stall.abort(new StallError());
     });
-    const signal = this.options.signal === undefined ? stall.signal : AbortSignal.any([this.options.signal, stall.signal]);
+    const signal =
+      this.options.signal === undefined ? stall.signal : AbortSignal.any([this.options.signal, stall.signal]);
     try {
       const res = await this.options.transport.request({
         method: 'PATCH',
@@ -180,7 +194,10 @@ export class UploadSession {
     }
     this.resumes += 1;
     if (reported !== undefined && reported > this.options.source.size) {
-      throw new RegistryError(`${this.options.transport.registry} claims ${reported} bytes of ${shortDigest(this.options.source)}, which has ${this.options.source.size}`, { status: 416 });
+      throw new RegistryError(
+        `${this.options.transport.registry} claims ${reported} bytes of ${shortDigest(this.options.source)}, which has ${this.options.source.size}`,
+        { status: 416 },
+      );
     }
     // ECR can report a stale Range or none at all: never go back before what it acknowledged.
     await this.moveTo(reported === undefined || reported < this.acked ? this.acked : reported);
@@ -188,12 +205,18 @@ export class UploadSession {
 
   private async queryOffset(): Promise<number | undefined> {
     try {
-      const res = await this.options.transport.request({ method: 'GET', path: this.location, scope: this.scope, ...this.signal() });
+      const res = await this.options.transport.request({
+        method: 'GET',
+        path: this.location,
+        scope: this.scope,
+        ...this.signal(),
+      });
       await res.dump();
-      if (res.status === 404) throw new RegistryError('upload session unknown', { status: 404, code: 'BLOB_UPLOAD_UNKNOWN' });
+      if (res.status === 404)
+        throw new RegistryError('upload session unknown', { status: 404, ociCode: 'BLOB_UPLOAD_UNKNOWN' });
       if (res.status !== 204 && res.status !== 200) return undefined;
       const location = res.header('location');
-      if (location !== undefined) this.location = location;
+      if (location !== undefined && location !== '') this.location = new URL(location, res.url).href;
       const end = rangeEnd(res.header('range'));
       // distribution answers `0-0` for an empty session: read it as nothing stored (a lone byte
       // would then be resent, and the digest check at commit catches the rare wrong guess).
@@ -232,17 +255,31 @@ export class UploadSession {
     }
     const url = new URL(this.location, this.options.transport.origin);
     url.searchParams.set('digest', digest);
-    const res = await this.options.transport.request({ method: 'PUT', path: url.href, scope: this.scope, headers: { 'content-length': '0' }, retry: true, ...this.signal() });
+    const res = await this.options.transport.request({
+      method: 'PUT',
+      path: url.href,
+      scope: this.scope,
+      headers: { 'content-length': '0' },
+      retry: true,
+      ...this.signal(),
+    });
     await this.expect(res, [201], 'complete the upload');
     const confirmed = res.header('docker-content-digest');
     if (confirmed !== undefined && confirmed !== digest) {
-      throw new RegistryError(`${this.options.transport.registry} stored blob ${confirmed}, expected ${digest}`, { status: 201 });
+      throw new RegistryError(`${this.options.transport.registry} stored blob ${confirmed}, expected ${digest}`, {
+        status: 201,
+      });
     }
     return { digest, sentBytes: this.sent, resumes: this.resumes, restarts: this.restarts };
   }
 
   private async cancel(): Promise<void> {
-    const res = await this.options.transport.request({ method: 'DELETE', path: this.location, scope: this.scope, ...this.signal() });
+    const res = await this.options.transport.request({
+      method: 'DELETE',
+      path: this.location,
+      scope: this.scope,
+      ...this.signal(),
+    });
     await res.dump();
   }
 
@@ -252,8 +289,17 @@ export class UploadSession {
       return;
     }
     const body = await res.text();
-    const error = this.options.transport.statusError({ method: 'PATCH', path: this.location || '/v2/' }, res.status, body);
-    throw new RegistryError(`cannot ${what} for ${shortDigest(this.options.source)}: ${error.message}`, { status: res.status, code: error.code, hint: error.hint, retryAfter: res.header('retry-after') });
+    const error = this.options.transport.statusError(
+      { method: 'PATCH', path: this.location || '/v2/' },
+      res.status,
+      body,
+    );
+    throw new RegistryError(`cannot ${what} for ${shortDigest(this.options.source)}: ${error.message}`, {
+      status: res.status,
+      ociCode: error.ociCode,
+      hint: error.hint,
+      retryAfter: res.header('retry-after'),
+    });
   }
 
   private async rangeError(res: RegistryResponse): Promise<RangeRejected> {
@@ -312,7 +358,8 @@ class Watchdog {
 }
 
 function isRecoverable(error: unknown): boolean {
-  if (error instanceof RangeRejected || error instanceof StallError || isNetworkError(error) || isLostSession(error)) return true;
+  if (error instanceof RangeRejected || error instanceof StallError || isNetworkError(error) || isLostSession(error))
+    return true;
   if (error instanceof RegistryError) return error.status >= 500 || error.status === 429;
   if (error instanceof Error && (error.name === 'AbortError' || error.cause instanceof StallError)) return true;
   return error instanceof Error && /source ended|socket|other side closed/i.test(error.message);
@@ -321,13 +368,19 @@ function isRecoverable(error: unknown): boolean {
 // A 404 means the session is gone, whatever the code: distribution answers BLOB_UPLOAD_INVALID for a
 // Location whose signed offset no longer matches the data it holds (after a PATCH died half-written).
 function isLostSession(error: unknown): boolean {
-  return error instanceof RegistryError && (error.code === 'BLOB_UPLOAD_UNKNOWN' || (error.status === 404 && (error.code === undefined || error.code === 'BLOB_UPLOAD_INVALID')));
+  return (
+    error instanceof RegistryError &&
+    (error.ociCode === 'BLOB_UPLOAD_UNKNOWN' ||
+      (error.status === 404 && (error.ociCode === undefined || error.ociCode === 'BLOB_UPLOAD_INVALID')))
+  );
 }
 
 function requireLocation(res: RegistryResponse): string {
   const location = res.header('location');
   if (location === undefined || location === '') {
-    throw new RegistryError(`registry answered ${res.status} without a Location for the upload`, { status: res.status });
+    throw new RegistryError(`registry answered ${res.status} without a Location for the upload`, {
+      status: res.status,
+    });
   }
   return new URL(location, res.url).href;
 }

@@ -1,15 +1,15 @@
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.ts';
-import { CHECK_ID_PATTERN, type Check } from '../plugin.ts';
+import type { Check } from '../plugin.ts';
+import { resolvePreflightFor } from './resolve-preflight.ts';
+import { checkShapeProblem, isCheck } from './validate.ts';
 
 /** Checks of a run, and where each came from (`built-in` or the plugin path). */
 export interface CheckSet {
   readonly checks: readonly Check[];
   readonly origins: ReadonlyMap<Check, string>;
 }
-
-const SCOPES = new Set(['laptop', 'pod', 'any']);
 
 /**
  * Import plugin modules and add their default export (a check, or an array of checks) after the
@@ -37,9 +37,11 @@ export async function loadChecks(builtins: readonly Check[], pluginPaths: readon
 }
 
 async function importPlugin(path: string, label: string): Promise<Check[]> {
+  const url = pathToFileURL(path).href;
+  resolvePreflightFor(url);
   let mod: unknown;
   try {
-    mod = await import(pathToFileURL(path).href);
+    mod = await import(url);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ConfigError(`plugin ${label}: failed to import: ${message}`, {
@@ -51,32 +53,10 @@ async function importPlugin(path: string, label: string): Promise<Check[]> {
   return candidates.map((candidate, i) => {
     if (!isCheck(candidate)) {
       const where = candidates.length > 1 ? ` (export ${i})` : '';
-      throw new ConfigError(`plugin ${label}${where}: not a check: ${shapeProblem(candidate) ?? 'wrong shape'}`, {
+      throw new ConfigError(`plugin ${label}${where}: not a check: ${checkShapeProblem(candidate) ?? 'wrong shape'}`, {
         hint: 'export default defineCheck({ id, title, scope, inspects, run }) from the plugin module',
       });
     }
     return candidate;
   });
-}
-
-function shapeProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return 'no default export of a check object';
-  const fields = new Map<string, unknown>(Object.entries(value));
-  const id = fields.get('id');
-  if (typeof id !== 'string' || !CHECK_ID_PATTERN.test(id)) return `"id" must be a kebab-case string (got ${JSON.stringify(id)})`;
-  for (const key of ['title', 'inspects']) {
-    const field = fields.get(key);
-    if (typeof field !== 'string' || field === '') return `"${key}" must be a non-empty string`;
-  }
-  const scope = fields.get('scope');
-  if (typeof scope !== 'string' || !SCOPES.has(scope)) return `"scope" must be laptop, pod or any (got ${JSON.stringify(scope)})`;
-  if (typeof fields.get('run') !== 'function') return '"run" must be an async function (ctx) => result';
-  const appliesTo = fields.get('appliesTo');
-  if (appliesTo !== undefined && typeof appliesTo !== 'function') return '"appliesTo" must be a function when given';
-  return undefined;
-}
-
-// The fields were verified one by one in shapeProblem; this only tells the compiler.
-function isCheck(value: unknown): value is Check {
-  return shapeProblem(value) === undefined;
 }

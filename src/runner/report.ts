@@ -47,7 +47,13 @@ export const EXIT = { ok: 0, internal: 1, usage: 2, failed: 3, strictWarnings: 4
 export function buildReport(input: ReportInput): Report {
   const checks = input.run.outcomes.map((o) => toEntry(o, input.origins.get(o.check) ?? 'built-in'));
   const count = (status: CheckStatus): number => checks.filter((c) => c.status === status).length;
-  const summary = { total: checks.length, pass: count('pass'), warn: count('warn'), fail: count('fail'), skip: count('skip') };
+  const summary = {
+    total: checks.length,
+    pass: count('pass'),
+    warn: count('warn'),
+    fail: count('fail'),
+    skip: count('skip'),
+  };
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'preflight', version: input.version },
@@ -71,8 +77,16 @@ function exitCodeFor(summary: Record<CheckStatus, number>, strict: boolean, abor
 
 function toEntry(outcome: CheckOutcome, origin: string): ReportEntry {
   const { check, result } = outcome;
-  const base = { id: check.id, title: check.title, scope: check.scope, origin, durationMs: outcome.durationMs, docsUrl: docsUrl(check.id) };
-  if (result.status === 'skip') return { ...base, status: 'skip', message: result.reason, remediation: null, details: [] };
+  const base = {
+    id: check.id,
+    title: check.title,
+    scope: check.scope,
+    origin,
+    durationMs: outcome.durationMs,
+    docsUrl: docsUrl(check.id),
+  };
+  if (result.status === 'skip')
+    return { ...base, status: 'skip', message: result.reason, remediation: null, details: [] };
   return {
     ...base,
     status: result.status,

@@ -3,6 +3,7 @@ import { formatDuration } from '../config/units.ts';
 import type { Check, CheckContext, CheckResult } from '../plugin.ts';
 import { fail, skip } from '../plugin.ts';
 import { runPool } from '../util/pool.ts';
+import { isCheckResult, resultProblem } from './validate.ts';
 
 /** One check's end: its result, how long it took, and the error behind a crash (for --debug). */
 export interface CheckOutcome {
@@ -13,8 +14,7 @@ export interface CheckOutcome {
 }
 
 export type RunEvent =
-  | { readonly type: 'start'; readonly check: Check }
-  | { readonly type: 'finish'; readonly outcome: CheckOutcome };
+  { readonly type: 'start'; readonly check: Check } | { readonly type: 'finish'; readonly outcome: CheckOutcome };
 
 export interface RunOptions {
   readonly checks: readonly Check[];
@@ -51,7 +51,9 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
   const reason = abortReason(options.signal);
   return {
     aborted: options.signal.aborted,
-    outcomes: options.checks.map((check, i) => outcomes[i] ?? { check, result: skip(`not run: ${reason}`), durationMs: 0 }),
+    outcomes: options.checks.map(
+      (check, i) => outcomes[i] ?? { check, result: skip(`not run: ${reason}`), durationMs: 0 },
+    ),
   };
 }
 
@@ -86,14 +88,22 @@ async function runOne(check: Check, options: RunOptions): Promise<CheckOutcome> 
   }
 }
 
-async function execute(check: Check, ctx: CheckContext, options: RunOptions): Promise<{ result: CheckResult; error?: unknown }> {
+async function execute(
+  check: Check,
+  ctx: CheckContext,
+  options: RunOptions,
+): Promise<{ result: CheckResult; error?: unknown }> {
   try {
     if (check.scope !== 'any' && check.scope !== ctx.scope) {
-      return { result: skip(`runs in ${check.scope} scope only; this run is ${ctx.scope} (--scope ${check.scope} to force it)`) };
+      return {
+        result: skip(
+          `runs in ${check.scope} scope only; this run is ${ctx.scope} (--scope ${check.scope} to force it)`,
+        ),
+      };
     }
     const applies = check.appliesTo?.(ctx) ?? true;
     if (applies !== true) return { result: skip(applies === false ? 'does not apply here' : applies) };
-    return { result: await check.run(ctx) };
+    return { result: validResult(check, await check.run(ctx), options) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const origin = options.origin?.(check) ?? 'preflight';
@@ -104,6 +114,22 @@ async function execute(check: Check, ctx: CheckContext, options: RunOptions): Pr
       }),
     };
   }
+}
+
+/**
+ * The result as returned, or a failure of that check saying what is wrong with it: a plain-object
+ * plugin is not held to the types, and a `fail` without a remediation must not read as a clean report.
+ */
+function validResult(check: Check, result: unknown, options: RunOptions): CheckResult {
+  if (isCheckResult(result)) return result;
+  const origin = options.origin?.(check) ?? 'built-in';
+  const problem = resultProblem(result) ?? 'wrong shape';
+  return fail(`check ${check.id} (${origin}) returned an invalid result: ${problem}`, {
+    remediation:
+      origin === 'built-in'
+        ? 'This is a bug in preflight, not in your pipeline: rerun with --debug and report it.'
+        : `Fix ${origin}: build results with pass(), warn(), fail() and skip() from 'preflight'; warn() and fail() take { remediation }.`,
+  });
 }
 
 function timeoutRemediation(label: string): string {

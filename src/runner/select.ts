@@ -13,7 +13,10 @@ export interface Selection {
  */
 export function selectChecks(checks: readonly Check[], selection: Selection): Check[] {
   const known = new Set(checks.map((c) => c.id));
-  for (const [flag, ids] of [['--only', selection.only ?? []], ['--skip', selection.skip]] as const) {
+  for (const [flag, ids] of [
+    ['--only', selection.only ?? []],
+    ['--skip', selection.skip],
+  ] as const) {
     const unknown = ids.filter((id) => !known.has(id));
     if (unknown.length > 0) {
       throw new UsageError(`${flag}: unknown check id${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, {

@@ -31,7 +31,11 @@ afterAll(async () => {
 function settings(identity: Identity): AwsSettings {
   return {
     region: 'eu-west-1',
-    credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey, ...(identity.sessionToken === undefined ? {} : { sessionToken: identity.sessionToken }) },
+    credentials: {
+      accessKeyId: identity.accessKeyId,
+      secretAccessKey: identity.secretAccessKey,
+      ...(identity.sessionToken === undefined ? {} : { sessionToken: identity.sessionToken }),
+    },
     env: { AWS_ENDPOINT_URL: aws.url },
     maxAttempts: 2,
   };
@@ -50,31 +54,68 @@ describe('src/aws against the emulator', () => {
 
   it('assumes a role for 12 h from user credentials', async () => {
     const caller = await getCallerIdentity(settings(user));
-    const role = await assumeRole(settings(user), caller, { roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, durationSeconds: 43200, explicit: false, sessionName: 'preflight' });
-    expect(role).toMatchObject({ durationSeconds: 43200, capped: false, arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight` });
+    const role = await assumeRole(settings(user), caller, {
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+      durationSeconds: 43200,
+      explicit: false,
+      sessionName: 'preflight',
+    });
+    expect(role).toMatchObject({
+      durationSeconds: 43200,
+      capped: false,
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight`,
+    });
   });
 
   it('from an SSO role session caps the default duration at 1 h, and explains an explicit longer one', async () => {
     const sso = aws.state.addSession(ACCOUNT, 'AWSReservedSSO_DataScience', 'alice', 3600);
     const caller = await getCallerIdentity(settings(sso));
-    const role = await assumeRole(settings(sso), caller, { roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, durationSeconds: 43200, explicit: false, sessionName: 'preflight' });
+    const role = await assumeRole(settings(sso), caller, {
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+      durationSeconds: 43200,
+      explicit: false,
+      sessionName: 'preflight',
+    });
     expect(role).toMatchObject({ durationSeconds: 3600, capped: true });
     expect(role.credentials.expiration.getTime() - Date.now()).toBeLessThanOrEqual(3600_000);
-    await expect(assumeRole(settings(sso), caller, { roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, durationSeconds: 43200, explicit: true, sessionName: 'preflight' })).rejects.toThrow(
-      /is a role session, and a role assumed from one \("role chaining"\) lasts at most 1 hour/,
-    );
+    await expect(
+      assumeRole(settings(sso), caller, {
+        roleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+        durationSeconds: 43200,
+        explicit: true,
+        sessionName: 'preflight',
+      }),
+    ).rejects.toThrow(/is a role session, and a role assumed from one \("role chaining"\) lasts at most 1 hour/);
   });
 
   it('describes a repository, and says undefined for a missing one', async () => {
-    expect(await describeRepository(settings(user), 'team/model')).toMatchObject({ name: 'team/model', imageTagMutability: 'IMMUTABLE' });
+    expect(await describeRepository(settings(user), 'team/model')).toMatchObject({
+      name: 'team/model',
+      imageTagMutability: 'IMMUTABLE',
+    });
     expect(await describeRepository(settings(user), 'team/none')).toBeUndefined();
   });
 
   it.each([
-    ['Token is expired. To refresh this SSO session run aws sso login with the corresponding profile.', 'dev', /the AWS SSO session of profile dev has expired/, 'aws sso login --profile dev'],
-    ['The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login with the corresponding profile.', 'dev', /has expired/, 'aws sso login --profile dev'],
+    [
+      'Token is expired. To refresh this SSO session run aws sso login with the corresponding profile.',
+      'dev',
+      /the AWS SSO session of profile dev has expired/,
+      'aws sso login --profile dev',
+    ],
+    [
+      'The SSO session associated with this profile has expired. To refresh this SSO session run aws sso login with the corresponding profile.',
+      'dev',
+      /has expired/,
+      'aws sso login --profile dev',
+    ],
     ['Could not load credentials from any providers', undefined, /no AWS credentials found/, 'aws sso login'],
-    ["Profile 'nope' could not be found in shared credentials file.", 'nope', /AWS profile nope is not in ~\/.aws\/config/, 'aws configure sso'],
+    [
+      "Profile 'nope' could not be found in shared credentials file.",
+      'nope',
+      /AWS profile nope is not in ~\/.aws\/config/,
+      'aws configure sso',
+    ],
   ])('explains "%s"', (message, profile, expected, hint) => {
     const error = explain(new Error(message), profile);
     expect(error.message).toMatch(expected);
@@ -98,9 +139,23 @@ describe('the uploader authenticates to "ECR" with a token from the SDK (end to 
       hosts.push(host);
       return Promise.resolve(settings(user));
     });
-    const transport = await createTransport(registry.host, { env: {}, insecureRegistries: [], caFile: undefined, log: testLog(), userAgent: 'test', ecr: { isEcrHost: () => true, tokens } });
+    const transport = await createTransport(registry.host, {
+      env: {},
+      insecureRegistries: [],
+      caFile: undefined,
+      log: testLog(),
+      userAgent: 'test',
+      ecr: { isEcrHost: () => true, tokens },
+    });
     const image = imageManifest([randomBlob(200_000)]);
-    const result = await pushImage(sourceImage(image), { transport, repository: 'team/model', tag: 'v1', mode: 'chunked', chunkSize: 65_536, concurrency: 2 });
+    const result = await pushImage(sourceImage(image), {
+      transport,
+      repository: 'team/model',
+      tag: 'v1',
+      mode: 'chunked',
+      chunkSize: 65_536,
+      concurrency: 2,
+    });
     await transport.close();
     expect(result.digest).toBe(image.digest);
     expect(hosts).toEqual([registry.host]);

@@ -10,12 +10,17 @@ const password = randomUUID();
 const auth = Buffer.from(`AWS:${password}`).toString('base64');
 const token = randomUUID();
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
-const withAuth = JSON.stringify({ auths: { [ECR]: { auth }, 'https://index.docker.io/v1/': { identitytoken: token } } });
+const withAuth = JSON.stringify({
+  auths: { [ECR]: { auth }, 'https://index.docker.io/v1/': { identitytoken: token } },
+});
 const helperOnly = JSON.stringify({ credsStore: 'ecr-login', credHelpers: { 'ghcr.io': 'gh' } });
 
 const randomUid: UserInfo = { uid: 1000770000, gid: 0, groups: [0] };
 const dev: UserInfo = { uid: 1000, gid: 1000, groups: [1000], username: 'dev', passwdHome: '/home/dev' };
-const devHome = { '/home/dev': dir(0o755, { uid: 1000, gid: 1000 }), '/home/dev/.docker': dir(0o700, { uid: 1000, gid: 1000 }) };
+const devHome = {
+  '/home/dev': dir(0o755, { uid: 1000, gid: 1000 }),
+  '/home/dev/.docker': dir(0o700, { uid: 1000, gid: 1000 }),
+};
 const tmp = { '/tmp': dir(0o1777) };
 
 interface Case {
@@ -70,7 +75,11 @@ const cases: Case[] = [
     name: 'a Secret mount the random uid reads through group 0',
     scope: 'pod',
     options: { dockerConfig: '/tmp/.docker' },
-    files: { ...tmp, '/tmp/.docker': dir(0o777), '/tmp/.docker/config.json': file(withAuth, { mode: 0o440, uid: 0, gid: 0 }) },
+    files: {
+      ...tmp,
+      '/tmp/.docker': dir(0o777),
+      '/tmp/.docker/config.json': file(withAuth, { mode: 0o440, uid: 0, gid: 0 }),
+    },
     status: 'pass',
     message: 'its credentials are private',
   },
@@ -80,7 +89,8 @@ const cases: Case[] = [
     env: { HOME: '/' },
     files: tmp,
     status: 'fail',
-    message: 'DOCKER_CONFIG is unset and HOME is /: docker login and kaniko fail with "mkdir /.docker: permission denied"',
+    message:
+      'DOCKER_CONFIG is unset and HOME is /: docker login and kaniko fail with "mkdir /.docker: permission denied"',
     remediation: 'env:\n  - name: DOCKER_CONFIG\n    value: /tmp/.docker',
   },
   {
@@ -97,7 +107,8 @@ const cases: Case[] = [
     env: { HOME: '/opt/app' },
     files: { '/opt/app': dir(0o755, { uid: 1001 }) },
     status: 'fail',
-    message: 'HOME (/opt/app) is not writable by uid 1000770000: docker login and kaniko fail with "mkdir /opt/app/.docker: permission denied"',
+    message:
+      'HOME (/opt/app) is not writable by uid 1000770000: docker login and kaniko fail with "mkdir /opt/app/.docker: permission denied"',
     remediation: 'value: /tmp/.docker',
   },
   {
@@ -115,13 +126,18 @@ const cases: Case[] = [
     options: { dockerConfig: '/kaniko/.docker' },
     files: { '/kaniko': dir(0o755) },
     status: 'fail',
-    message: 'DOCKER_CONFIG (/kaniko/.docker) does not exist and uid 1000770000 cannot create it: creating a file in /kaniko fails with EACCES',
+    message:
+      'DOCKER_CONFIG (/kaniko/.docker) does not exist and uid 1000770000 cannot create it: creating a file in /kaniko fails with EACCES',
     remediation: 'value: /tmp/.docker',
   },
   {
     name: 'DOCKER_CONFIG naming the file',
     options: { dockerConfig: '/tmp/.docker/config.json' },
-    files: { ...tmp, '/tmp/.docker': dir(0o777), '/tmp/.docker/config.json': file(helperOnly, { mode: 0o600, uid: 1000770000 }) },
+    files: {
+      ...tmp,
+      '/tmp/.docker': dir(0o777),
+      '/tmp/.docker/config.json': file(helperOnly, { mode: 0o600, uid: 1000770000 }),
+    },
     status: 'fail',
     message: 'names the file config.json',
     remediation: '- name: DOCKER_CONFIG\n    value: /tmp/.docker',
@@ -129,7 +145,11 @@ const cases: Case[] = [
   {
     name: 'config.json that is not JSON',
     options: { dockerConfig: '/tmp/.docker' },
-    files: { ...tmp, '/tmp/.docker': dir(0o777), '/tmp/.docker/config.json': file(`{"auths": {"${ECR}": {"auth": "${auth}"`, { mode: 0o600, uid: 1000770000 }) },
+    files: {
+      ...tmp,
+      '/tmp/.docker': dir(0o777),
+      '/tmp/.docker/config.json': file(`{"auths": {"${ECR}": {"auth": "${auth}"`, { mode: 0o600, uid: 1000770000 }),
+    },
     status: 'fail',
     message: '/tmp/.docker/config.json is not a valid JSON object',
     remediation: 'python3 -m json.tool /tmp/.docker/config.json',
@@ -148,7 +168,11 @@ const cases: Case[] = [
     name: 'world-readable credentials from a Secret mount',
     scope: 'pod',
     options: { dockerConfig: '/tmp/.docker' },
-    files: { ...tmp, '/tmp/.docker': dir(0o777), '/tmp/.docker/config.json': file(withAuth, { mode: 0o644, uid: 0, gid: 0 }) },
+    files: {
+      ...tmp,
+      '/tmp/.docker': dir(0o777),
+      '/tmp/.docker/config.json': file(withAuth, { mode: 0o644, uid: 0, gid: 0 }),
+    },
     status: 'fail',
     message: 'readable by every user (mode 0644)',
     remediation: 'defaultMode: 0440',
@@ -178,15 +202,24 @@ describe('docker-config', () => {
     expect(result.status).toBe(c.status);
     if (result.status === 'skip') throw new Error(`unexpected skip: ${result.reason}`);
     expect(result.message).toContain(c.message);
-    if (c.remediation !== undefined) expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(c.remediation);
+    if (c.remediation !== undefined)
+      expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(c.remediation);
     if (c.details !== undefined) expect(result.details).toEqual(c.details);
     const text = JSON.stringify(result);
     for (const secret of [password, auth, token]) expect(text).not.toContain(secret);
   });
 
   it.each([
-    ['an existing directory', { options: { dockerConfig: '/tmp/.docker' }, files: { ...tmp, '/tmp/.docker': dir(0o700, { uid: 1000770000 }) } }, /^writeFile \/tmp\/\.docker\/\.preflight-probe-/],
-    ['a directory still to be created', { options: { dockerConfig: '/tmp/.docker' }, files: tmp }, /^writeFile \/tmp\/\.preflight-probe-/],
+    [
+      'an existing directory',
+      { options: { dockerConfig: '/tmp/.docker' }, files: { ...tmp, '/tmp/.docker': dir(0o700, { uid: 1000770000 }) } },
+      /^writeFile \/tmp\/\.docker\/\.preflight-probe-/,
+    ],
+    [
+      'a directory still to be created',
+      { options: { dockerConfig: '/tmp/.docker' }, files: tmp },
+      /^writeFile \/tmp\/\.preflight-probe-/,
+    ],
   ])('removes its probe from %s and leaves everything else as it was', async (_name, input, probedIn) => {
     const { fs, ctx } = setup(input);
     const before = fs.paths();

@@ -43,9 +43,16 @@ describe('ecr-uri', () => {
     },
     {
       name: 'by digest on the FIPS endpoint',
-      options: { ecrUri: `123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app@${DIGEST}`, awsRegion: 'us-gov-west-1' },
+      options: {
+        ecrUri: `123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app@${DIGEST}`,
+        awsRegion: 'us-gov-west-1',
+      },
       message: 'ECR repository app, tag none (by digest), account 123456789012, region us-gov-west-1',
-      details: ['registry: 123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com', `digest: ${DIGEST}`, 'endpoint: FIPS'],
+      details: [
+        'registry: 123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com',
+        `digest: ${DIGEST}`,
+        'endpoint: FIPS',
+      ],
     },
     {
       name: 'dual-stack',
@@ -66,13 +73,18 @@ describe('ecr-uri', () => {
   it.each([
     { name: 'quay.io', ecrUri: 'quay.io/x/y', reason: 'quay.io is not an ECR registry host' },
     { name: 'a local registry', ecrUri: 'localhost:5000/m', reason: 'localhost:5000 is not an ECR registry host' },
-    { name: 'ECR Public', ecrUri: 'public.ecr.aws/team/app', reason: 'public.ecr.aws is ECR Public, not a private ECR registry' },
+    {
+      name: 'ECR Public',
+      ecrUri: 'public.ecr.aws/team/app',
+      reason: 'public.ecr.aws is ECR Public, not a private ECR registry',
+    },
   ])('warn: not ECR: $name', async ({ ecrUri, reason }) => {
     const result = await evaluate(context({ ecrUri, awsRegion: 'eu-west-1' }));
     expect(result).toEqual({
       status: 'warn',
       message: `ECR_URI "${ecrUri}" is not an ECR repository (${reason}): the ECR-specific checks (token, repository, region) will not apply`,
-      remediation: 'If the pipeline pushes to ECR, point ECR_URI at the repository:\nexport ECR_URI=<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]',
+      remediation:
+        'If the pipeline pushes to ECR, point ECR_URI at the repository:\nexport ECR_URI=<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]',
     });
   });
 
@@ -96,8 +108,19 @@ describe('ecr-uri', () => {
       remediation:
         'Write it as <account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]:\nexport ECR_URI=<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag]',
     },
-    { name: 'no repository', ecrUri: HOST, reason: `there is no repository after the registry host ${HOST}`, remediation: 'Write it as' },
-    { name: 'a bad tag', ecrUri: `${HOST}/app:-v1`, reason: 'tag "-v1" is not valid: a tag is 1-128 letters, digits, "_", "." or "-", and does not start with "." or "-"', remediation: 'Write it as' },
+    {
+      name: 'no repository',
+      ecrUri: HOST,
+      reason: `there is no repository after the registry host ${HOST}`,
+      remediation: 'Write it as',
+    },
+    {
+      name: 'a bad tag',
+      ecrUri: `${HOST}/app:-v1`,
+      reason:
+        'tag "-v1" is not valid: a tag is 1-128 letters, digits, "_", "." or "-", and does not start with "." or "-"',
+      remediation: 'Write it as',
+    },
   ])('fail: invalid: $name', async ({ ecrUri, reason, remediation }) => {
     const result = await evaluate(context({ ecrUri }));
     if (result.status !== 'fail') throw new Error(`expected fail, got ${result.status}`);
@@ -106,8 +129,18 @@ describe('ecr-uri', () => {
   });
 
   it.each([
-    { name: 'us-east-1 against an eu-west-1 registry', awsRegion: 'us-east-1', ecrUri: `${HOST}/app:v1`, uriRegion: 'eu-west-1' },
-    { name: 'a commercial region against China', awsRegion: 'eu-west-1', ecrUri: '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app', uriRegion: 'cn-north-1' },
+    {
+      name: 'us-east-1 against an eu-west-1 registry',
+      awsRegion: 'us-east-1',
+      ecrUri: `${HOST}/app:v1`,
+      uriRegion: 'eu-west-1',
+    },
+    {
+      name: 'a commercial region against China',
+      awsRegion: 'eu-west-1',
+      ecrUri: '123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app',
+      uriRegion: 'cn-north-1',
+    },
   ])('fail: region mismatch: $name', async ({ awsRegion, ecrUri, uriRegion }) => {
     const result = await evaluate(context({ ecrUri, awsRegion }));
     if (result.status !== 'fail') throw new Error(`expected fail, got ${result.status}`);

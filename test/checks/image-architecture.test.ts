@@ -13,7 +13,12 @@ function inspector(table: Record<string, readonly string[] | Error>): RegistryIn
       const entry = table[image];
       if (entry === undefined) return Promise.reject(new Error(`${image}: manifest unknown`));
       if (entry instanceof Error) return Promise.reject(entry);
-      return Promise.resolve({ image, digest: `sha256:${'0'.repeat(64)}`, kind: entry.length > 1 ? 'index' : 'manifest', platforms: entry });
+      return Promise.resolve({
+        image,
+        digest: `sha256:${'0'.repeat(64)}`,
+        kind: entry.length > 1 ? 'index' : 'manifest',
+        platforms: entry,
+      });
     },
     files: (image) => Promise.reject(new Error(`not used: ${image}`)),
   };
@@ -22,12 +27,40 @@ function inspector(table: Record<string, readonly string[] | Error>): RegistryIn
 describe('image-architecture', () => {
   it.each([
     ['an amd64 image', { app: ['linux/amd64'] }, ['app'], 'linux/amd64', 'pass', /the image offers linux\/amd64/],
-    ['an index with amd64 among others', { app: ['linux/arm64', 'linux/amd64'] }, ['app'], 'linux/amd64', 'pass', /offers/],
-    ['an arm64 image built on a Mac', { app: ['linux/arm64'] }, ['app'], 'linux/amd64', 'fail', /app is linux\/arm64 only: not linux\/amd64.*exec format error/],
+    [
+      'an index with amd64 among others',
+      { app: ['linux/arm64', 'linux/amd64'] },
+      ['app'],
+      'linux/amd64',
+      'pass',
+      /offers/,
+    ],
+    [
+      'an arm64 image built on a Mac',
+      { app: ['linux/arm64'] },
+      ['app'],
+      'linux/amd64',
+      'fail',
+      /app is linux\/arm64 only: not linux\/amd64.*exec format error/,
+    ],
     ['arm64/v8 against arm64', { app: ['linux/arm64/v8'] }, ['app'], 'linux/arm64', 'pass', /offers linux\/arm64/],
     ['an image that does not say', { app: [] }, ['app'], 'linux/amd64', 'warn', /does not declare its platform/],
-    ['an image that cannot be read', {}, ['gone'], 'linux/amd64', 'fail', /could not read the manifest of gone: gone: manifest unknown/],
-    ['one good, one wrong', { a: ['linux/amd64'], b: ['linux/arm64'] }, ['a', 'b'], 'linux/amd64', 'fail', /^b is linux\/arm64 only/],
+    [
+      'an image that cannot be read',
+      {},
+      ['gone'],
+      'linux/amd64',
+      'fail',
+      /could not read the manifest of gone: gone: manifest unknown/,
+    ],
+    [
+      'one good, one wrong',
+      { a: ['linux/amd64'], b: ['linux/arm64'] },
+      ['a', 'b'],
+      'linux/amd64',
+      'fail',
+      /^b is linux\/arm64 only/,
+    ],
   ] as const)('%s → %s', async (_name, table, images, platform, status, message) => {
     const registry = inspector(table);
     const result = await check.run(fakeContext({ registry, options: { images, platform } }));
@@ -37,7 +70,9 @@ describe('image-architecture', () => {
   });
 
   it('names the fix: build for the target platform, with podman, buildx and Kaniko', async () => {
-    const result = await check.run(fakeContext({ registry: inspector({ app: ['linux/arm64'] }), options: { images: ['app'] } }));
+    const result = await check.run(
+      fakeContext({ registry: inspector({ app: ['linux/arm64'] }), options: { images: ['app'] } }),
+    );
     expect(result.status).toBe('fail');
     const remediation = 'remediation' in result ? result.remediation : '';
     expect(remediation).toContain('podman build --platform linux/amd64 -t IMAGE .');
@@ -46,7 +81,9 @@ describe('image-architecture', () => {
 
   it('checks the base and builder images too, each once', async () => {
     const registry = inspector({ app: ['linux/amd64'], base: ['linux/amd64'], kaniko: ['linux/amd64'] });
-    const result = await check.run(fakeContext({ registry, options: { images: ['app', 'base'], baseImage: 'base', builderImage: 'kaniko' } }));
+    const result = await check.run(
+      fakeContext({ registry, options: { images: ['app', 'base'], baseImage: 'base', builderImage: 'kaniko' } }),
+    );
     expect(result.status).toBe('pass');
     expect(registry.asked).toEqual(['app', 'base', 'kaniko']);
   });

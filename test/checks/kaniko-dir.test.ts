@@ -15,7 +15,12 @@ async function evaluate(ctx: CheckContext): Promise<CheckResult> {
   return check.run(ctx);
 }
 
-function setup(input: { files: Record<string, NodeSpec>; user?: UserInfo; env?: Record<string, string>; options?: Partial<CheckOptions> }) {
+function setup(input: {
+  files: Record<string, NodeSpec>;
+  user?: UserInfo;
+  env?: Record<string, string>;
+  options?: Partial<CheckOptions>;
+}) {
   const user = input.user ?? randomUid;
   const fs = createMemoryFs({ user, files: input.files });
   return { fs, ctx: fakeContext({ fs, user, scope: 'pod', env: input.env ?? {}, options: input.options ?? kaniko }) };
@@ -24,20 +29,51 @@ function setup(input: { files: Record<string, NodeSpec>; user?: UserInfo; env?: 
 describe('kaniko-dir', () => {
   it.each([
     { name: 'builder not set', options: {}, files: {}, reason: 'builder is not set; pass --builder kaniko' },
-    { name: 'another builder', options: { builder: 'buildah' as const }, files: {}, reason: 'builder is buildah; pass --builder kaniko' },
+    {
+      name: 'another builder',
+      options: { builder: 'buildah' as const },
+      files: {},
+      reason: 'builder is buildah; pass --builder kaniko',
+    },
   ])('skip: $name', async ({ options, files, reason }) => {
     const result = await evaluate(setup({ files, options }).ctx);
     expect(result).toEqual({ status: 'skip', reason: `${reason} to check the Kaniko directory` });
   });
 
   it.each([
-    { name: 'the executor image /kaniko at 777', files: { '/kaniko': dir(0o777) }, status: 'pass', message: '/kaniko is writable by uid 1000770000, mode 0777' },
+    {
+      name: 'the executor image /kaniko at 777',
+      files: { '/kaniko': dir(0o777) },
+      status: 'pass',
+      message: '/kaniko is writable by uid 1000770000, mode 0777',
+    },
     { name: 'a sticky 1777 /kaniko', files: { '/kaniko': dir(0o1777) }, status: 'pass', message: 'mode 1777 (sticky)' },
-    { name: 'KANIKO_DIR=/kaniko/ is the default', env: { KANIKO_DIR: '/kaniko/' }, files: { '/kaniko': dir(0o777) }, status: 'pass', message: '/kaniko is writable' },
-    { name: 'group-writable for gid 0 only', files: { '/kaniko': dir(0o775) }, status: 'warn', message: 'its mode is 0775, not 777' },
-    { name: 'a root-owned 0755 /kaniko', files: { '/kaniko': dir(0o755) }, status: 'fail', message: '/kaniko is not writable by uid 1000770000 (mode 0755, owner 0:0)' },
+    {
+      name: 'KANIKO_DIR=/kaniko/ is the default',
+      env: { KANIKO_DIR: '/kaniko/' },
+      files: { '/kaniko': dir(0o777) },
+      status: 'pass',
+      message: '/kaniko is writable',
+    },
+    {
+      name: 'group-writable for gid 0 only',
+      files: { '/kaniko': dir(0o775) },
+      status: 'warn',
+      message: 'its mode is 0775, not 777',
+    },
+    {
+      name: 'a root-owned 0755 /kaniko',
+      files: { '/kaniko': dir(0o755) },
+      status: 'fail',
+      message: '/kaniko is not writable by uid 1000770000 (mode 0755, owner 0:0)',
+    },
     { name: 'no /kaniko at all', files: { '/tmp': dir(0o1777) }, status: 'fail', message: '/kaniko does not exist' },
-    { name: '/kaniko is a file', files: { '/kaniko': file('', { mode: 0o777 }) }, status: 'fail', message: '/kaniko is a file, not a directory' },
+    {
+      name: '/kaniko is a file',
+      files: { '/kaniko': file('', { mode: 0o777 }) },
+      status: 'fail',
+      message: '/kaniko is a file, not a directory',
+    },
     {
       name: '--kaniko-dir=/tmp/kaniko under a random uid',
       env: { KANIKO_DIR: '/tmp/kaniko' },
@@ -54,7 +90,9 @@ describe('kaniko-dir', () => {
       message: 'works as root only until the pod runs with a random uid',
     },
   ])('$status: $name', async ({ files, user, env, status, message }) => {
-    const result = await evaluate(setup({ files, ...(user === undefined ? {} : { user }), ...(env === undefined ? {} : { env }) }).ctx);
+    const result = await evaluate(
+      setup({ files, ...(user === undefined ? {} : { user }), ...(env === undefined ? {} : { env }) }).ctx,
+    );
     expect(result.status).toBe(status);
     if (result.status === 'skip') throw new Error(`unexpected skip: ${result.reason}`);
     expect(result.message).toContain(message);
@@ -66,7 +104,9 @@ describe('kaniko-dir', () => {
   });
 
   it('removes its probe and leaves /kaniko as it was', async () => {
-    const { fs, ctx } = setup({ files: { '/kaniko': dir(0o777), '/kaniko/executor': file({ size: 40_000_000 }, { mode: 0o755 }) } });
+    const { fs, ctx } = setup({
+      files: { '/kaniko': dir(0o777), '/kaniko/executor': file({ size: 40_000_000 }, { mode: 0o755 }) },
+    });
     const before = fs.paths();
     expect((await evaluate(ctx)).status).toBe('pass');
     expect(fs.paths()).toEqual(before);

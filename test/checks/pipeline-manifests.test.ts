@@ -12,8 +12,12 @@ const DIGEST = `sha256:${'c0ffee00'.repeat(8)}`;
 
 // ---- fixtures: real manifests as pipelines write them ----
 
-function kanikoTask(options: { runPolicy?: string; templatePolicy?: string; kanikoFlags?: readonly string[] } = {}): string {
-  const flags = (options.kanikoFlags ?? ['--destination=$(params.IMAGE)']).map((flag) => `        - ${flag}`).join('\n');
+function kanikoTask(
+  options: { runPolicy?: string; templatePolicy?: string; kanikoFlags?: readonly string[] } = {},
+): string {
+  const flags = (options.kanikoFlags ?? ['--destination=$(params.IMAGE)'])
+    .map((flag) => `        - ${flag}`)
+    .join('\n');
   return `apiVersion: tekton.dev/v1
 kind: Task
 metadata:
@@ -151,7 +155,8 @@ spec:
 `;
 
 function kfpPipeline(options: { platform?: string; securityContext?: string } = {}): string {
-  const securityContext = options.securityContext === undefined ? '' : `        securityContext:\n${options.securityContext}`;
+  const securityContext =
+    options.securityContext === undefined ? '' : `        securityContext:\n${options.securityContext}`;
   return `# PIPELINE DEFINITION
 # Name: train-and-serve
 components:
@@ -182,7 +187,8 @@ ${options.platform === undefined ? '' : `---\nplatforms:\n  kubernetes:\n    dep
 }
 
 const KFP_SERVE_ALWAYS = '        exec-serve:\n          imagePullPolicy: Always\n';
-const KFP_SECURITY_IN_PLATFORM = '        exec-serve:\n          imagePullPolicy: Always\n          securityContext:\n            runAsUser: 1000\n';
+const KFP_SECURITY_IN_PLATFORM =
+  '        exec-serve:\n          imagePullPolicy: Always\n          securityContext:\n            runAsUser: 1000\n';
 const CONFIG_MAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n';
 
 // ---- harness ----
@@ -233,7 +239,8 @@ interface Case {
 }
 
 const KANIKO_WARN = 'Task/build-and-run step "run" (<dir>/task.yaml#spec.steps[1]) runs $(params.IMAGE) by tag with';
-const KANIKO_PUSHER = 'and Task/build-and-run step "build" (<dir>/task.yaml#spec.steps[0]) pushes that tag: a node that pulled it before runs its stale cached image';
+const KANIKO_PUSHER =
+  'and Task/build-and-run step "build" (<dir>/task.yaml#spec.steps[0]) pushes that tag: a node that pulled it before runs its stale cached image';
 const KANIKO_NOTE =
   'note: Task/build-and-run step "build" (<dir>/task.yaml#spec.steps[0]) builds with kaniko without --custom-platform: the image is built for the node\'s architecture, which may not be linux/amd64; add --custom-platform=linux/amd64';
 
@@ -244,11 +251,19 @@ const cases: Case[] = [
     status: 'warn',
     message: `${KANIKO_WARN} no imagePullPolicy (IfNotPresent for a tag), ${KANIKO_PUSHER}`,
     details: [`warn: ${KANIKO_WARN} no imagePullPolicy (IfNotPresent for a tag), ${KANIKO_PUSHER}`, KANIKO_NOTE],
-    remediation: ['Make the kubelet pull it on every run, on Task/build-and-run step "run" (<dir>/task.yaml#spec.steps[1]):\nimagePullPolicy: Always\n', 'or run it by digest'],
+    remediation: [
+      'Make the kubelet pull it on every run, on Task/build-and-run step "run" (<dir>/task.yaml#spec.steps[1]):\nimagePullPolicy: Always\n',
+      'or run it by digest',
+    ],
   },
   {
     name: 'kaniko -d with an explicit IfNotPresent on the consumer',
-    files: { 'task.yaml': kanikoTask({ runPolicy: 'IfNotPresent', kanikoFlags: ['-d', '$(params.IMAGE)', '--custom-platform=linux/amd64'] }) },
+    files: {
+      'task.yaml': kanikoTask({
+        runPolicy: 'IfNotPresent',
+        kanikoFlags: ['-d', '$(params.IMAGE)', '--custom-platform=linux/amd64'],
+      }),
+    },
     status: 'warn',
     message: `${KANIKO_WARN} imagePullPolicy: IfNotPresent, ${KANIKO_PUSHER}`,
     details: [`warn: ${KANIKO_WARN} imagePullPolicy: IfNotPresent, ${KANIKO_PUSHER}`],
@@ -257,26 +272,42 @@ const cases: Case[] = [
     name: 'the consumer step pulls Always: only the platform note is left',
     files: { 'task.yaml': kanikoTask({ runPolicy: 'Always' }) },
     status: 'pass',
-    message: '2 containers in 1 file: no pushed image run from a stale node cache, no securityContext in KFP components',
+    message:
+      '2 containers in 1 file: no pushed image run from a stale node cache, no securityContext in KFP components',
     details: [KANIKO_NOTE],
   },
   {
     name: 'stepTemplate sets Always for every step',
-    files: { 'task.yaml': kanikoTask({ templatePolicy: 'Always', kanikoFlags: ['--destination', '$(params.IMAGE)', '--custom-platform=linux/arm64'] }) },
+    files: {
+      'task.yaml': kanikoTask({
+        templatePolicy: 'Always',
+        kanikoFlags: ['--destination', '$(params.IMAGE)', '--custom-platform=linux/arm64'],
+      }),
+    },
     status: 'pass',
     message: '2 containers in 1 file',
     details: [],
   },
   {
     name: 'a step that overrides the stepTemplate policy is still served stale',
-    files: { 'task.yaml': kanikoTask({ templatePolicy: 'Always', runPolicy: 'IfNotPresent', kanikoFlags: ['--destination=$(params.IMAGE)', '--custom-platform=linux/amd64'] }) },
+    files: {
+      'task.yaml': kanikoTask({
+        templatePolicy: 'Always',
+        runPolicy: 'IfNotPresent',
+        kanikoFlags: ['--destination=$(params.IMAGE)', '--custom-platform=linux/amd64'],
+      }),
+    },
     status: 'warn',
     message: `${KANIKO_WARN} imagePullPolicy: IfNotPresent`,
     details: [`warn: ${KANIKO_WARN} imagePullPolicy: IfNotPresent, ${KANIKO_PUSHER}`],
   },
   {
     name: 'kaniko --no-push pushes nothing',
-    files: { 'task.yaml': kanikoTask({ kanikoFlags: ['--destination=$(params.IMAGE)', '--no-push', '--custom-platform=linux/amd64'] }) },
+    files: {
+      'task.yaml': kanikoTask({
+        kanikoFlags: ['--destination=$(params.IMAGE)', '--no-push', '--custom-platform=linux/amd64'],
+      }),
+    },
     status: 'pass',
     message: '2 containers in 1 file',
     details: [],
@@ -287,7 +318,9 @@ const cases: Case[] = [
     status: 'warn',
     message:
       'Pipeline/build-then-test task "test" step "pytest" (<dir>/pipeline.yaml#spec.tasks[1].taskSpec.steps[0]) runs $(params.IMAGE) by tag with no imagePullPolicy (IfNotPresent for a tag), and Pipeline/build-then-test task "build" step "bud" (<dir>/pipeline.yaml#spec.tasks[0].taskSpec.steps[0]) pushes that tag',
-    details: ['warn: Pipeline/build-then-test task "test" step "pytest" (<dir>/pipeline.yaml#spec.tasks[1].taskSpec.steps[0])'],
+    details: [
+      'warn: Pipeline/build-then-test task "test" step "pytest" (<dir>/pipeline.yaml#spec.tasks[1].taskSpec.steps[0])',
+    ],
   },
   {
     name: 'PipelineRun: a podman push in bash -ec, run by a finally task with IfNotPresent',
@@ -306,7 +339,9 @@ const cases: Case[] = [
     status: 'warn',
     message: `Job/evaluate container "eval" (<dir>/job.yaml#spec.template.spec.containers[0]) runs ${ECR_IMAGE} by tag with no imagePullPolicy (IfNotPresent for a tag), and TaskRun/mirror step "copy" (<dir>/mirror.yaml#spec.taskSpec.steps[0]) pushes that tag`,
     details: ['warn: Job/evaluate container "eval"'],
-    remediation: ['on Job/evaluate container "eval" (<dir>/job.yaml#spec.template.spec.containers[0]):\nimagePullPolicy: Always'],
+    remediation: [
+      'on Job/evaluate container "eval" (<dir>/job.yaml#spec.template.spec.containers[0]):\nimagePullPolicy: Always',
+    ],
   },
   {
     name: 'the Job pulls Always',
@@ -324,14 +359,23 @@ const cases: Case[] = [
   },
   {
     name: ':latest without a policy: Kubernetes defaults to Always',
-    files: { 'mirror.yaml': SKOPEO_TASK_RUN.replace(':v2, docker://', ':v2, docker://').replace(`docker://${ECR_IMAGE}`, 'docker://quay.io/team/app:latest'), 'job.yaml': evaluateJob('quay.io/team/app:latest') },
+    files: {
+      'mirror.yaml': SKOPEO_TASK_RUN.replace(':v2, docker://', ':v2, docker://').replace(
+        `docker://${ECR_IMAGE}`,
+        'docker://quay.io/team/app:latest',
+      ),
+      'job.yaml': evaluateJob('quay.io/team/app:latest'),
+    },
     status: 'pass',
     message: '3 containers in 2 files',
     details: [],
   },
   {
     name: ':latest with IfNotPresent is served stale',
-    files: { 'mirror.yaml': SKOPEO_TASK_RUN.replace(`docker://${ECR_IMAGE}`, 'docker://quay.io/team/app:latest'), 'job.yaml': evaluateJob('quay.io/team/app:latest', 'IfNotPresent') },
+    files: {
+      'mirror.yaml': SKOPEO_TASK_RUN.replace(`docker://${ECR_IMAGE}`, 'docker://quay.io/team/app:latest'),
+      'job.yaml': evaluateJob('quay.io/team/app:latest', 'IfNotPresent'),
+    },
     status: 'warn',
     message: 'runs quay.io/team/app:latest by tag with imagePullPolicy: IfNotPresent',
     details: ['warn: Job/evaluate container "eval"'],
@@ -350,7 +394,9 @@ const cases: Case[] = [
     message:
       'KFP pipeline train-and-serve executor "exec-serve" (<dir>/pipeline.yaml#deploymentSpec.executors.exec-serve.container) runs {{$.inputs.parameters[\'modelcar_image\']}} by tag with no imagePullPolicy (IfNotPresent for a tag), and KFP pipeline train-and-serve executor "exec-package" (<dir>/pipeline.yaml#deploymentSpec.executors.exec-package.container) pushes that tag',
     details: ['warn: KFP pipeline train-and-serve executor "exec-serve"'],
-    remediation: ["with kfp-kubernetes on that task:\nfrom kfp import kubernetes\nkubernetes.set_image_pull_policy(task, 'Always')"],
+    remediation: [
+      "with kfp-kubernetes on that task:\nfrom kfp import kubernetes\nkubernetes.set_image_pull_policy(task, 'Always')",
+    ],
   },
   {
     name: 'KFP IR: kfp-kubernetes set the pull policy to Always in the platform document',
@@ -368,7 +414,12 @@ const cases: Case[] = [
   },
   {
     name: 'KFP IR: securityContext in an executor container',
-    files: { 'pipeline.yaml': kfpPipeline({ platform: KFP_SERVE_ALWAYS, securityContext: '          runAsUser: 1000\n          runAsGroup: 0\n' }) },
+    files: {
+      'pipeline.yaml': kfpPipeline({
+        platform: KFP_SERVE_ALWAYS,
+        securityContext: '          runAsUser: 1000\n          runAsGroup: 0\n',
+      }),
+    },
     status: 'fail',
     message:
       'KFP pipeline train-and-serve executor "exec-serve" (<dir>/pipeline.yaml#deploymentSpec.executors.exec-serve.container) sets securityContext, a field KFP v2 pipeline IR does not have: the upload fails with unknown field "securityContext"',
@@ -381,26 +432,44 @@ const cases: Case[] = [
   },
   {
     name: 'KFP IR: securityContext without ids still fails, and says how ids would be set',
-    files: { 'pipeline.yaml': kfpPipeline({ platform: KFP_SERVE_ALWAYS, securityContext: '          allowPrivilegeEscalation: false\n' }) },
+    files: {
+      'pipeline.yaml': kfpPipeline({
+        platform: KFP_SERVE_ALWAYS,
+        securityContext: '          allowPrivilegeEscalation: false\n',
+      }),
+    },
     status: 'fail',
     message: 'sets securityContext, a field KFP v2 pipeline IR does not have',
     details: ['fail: KFP pipeline train-and-serve executor "exec-serve"'],
-    remediation: ['To pin runAsUser/runAsGroup, use kfp-kubernetes on the task: kubernetes.set_security_context(task, run_as_user=…, run_as_group=…).'],
+    remediation: [
+      'To pin runAsUser/runAsGroup, use kfp-kubernetes on the task: kubernetes.set_security_context(task, run_as_user=…, run_as_group=…).',
+    ],
   },
   {
     name: 'the worst finding wins: a fail and a warn in one multi-document file',
-    files: { 'all.yaml': `${kfpPipeline({ platform: KFP_SERVE_ALWAYS, securityContext: '          runAsUser: 1000\n' })}\n---\n${kanikoTask()}` },
+    files: {
+      'all.yaml': `${kfpPipeline({ platform: KFP_SERVE_ALWAYS, securityContext: '          runAsUser: 1000\n' })}\n---\n${kanikoTask()}`,
+    },
     status: 'fail',
     message: 'sets securityContext',
-    details: ['fail: KFP pipeline train-and-serve executor "exec-serve"', 'warn: Task/build-and-run step "run" (<dir>/all.yaml#spec.steps[1])', 'note: Task/build-and-run step "build"'],
+    details: [
+      'fail: KFP pipeline train-and-serve executor "exec-serve"',
+      'warn: Task/build-and-run step "run" (<dir>/all.yaml#spec.steps[1])',
+      'note: Task/build-and-run step "build"',
+    ],
   },
   {
     name: 'a mis-indented key',
-    files: { 'broken.yaml': 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: busybox\n     command: [sh]\n' },
+    files: {
+      'broken.yaml':
+        'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: busybox\n     command: [sh]\n',
+    },
     status: 'fail',
     message: '<dir>/broken.yaml:7: YAML does not parse: Sequence item without - indicator',
     details: ['fail: <dir>/broken.yaml:7: YAML does not parse: Sequence item without - indicator'],
-    remediation: ['Fix line 7 of <dir>/broken.yaml, then check it again:\npreflight check --only pipeline-manifests --manifests <dir>/broken.yaml'],
+    remediation: [
+      'Fix line 7 of <dir>/broken.yaml, then check it again:\npreflight check --only pipeline-manifests --manifests <dir>/broken.yaml',
+    ],
   },
   {
     name: 'a tab as indentation',
@@ -423,7 +492,9 @@ const cases: Case[] = [
     status: 'fail',
     message: '<dir>/nope.yaml does not exist (and 1 more finding, see details)',
     details: ['fail: <dir>/nope.yaml does not exist', `warn: ${KANIKO_WARN}`, KANIKO_NOTE],
-    remediation: ['Pass an existing file or folder to --manifests:\npreflight check --only pipeline-manifests --manifests <file-or-folder>'],
+    remediation: [
+      'Pass an existing file or folder to --manifests:\npreflight check --only pipeline-manifests --manifests <file-or-folder>',
+    ],
   },
 ];
 
@@ -444,16 +515,25 @@ describe('pipeline-manifests', () => {
     }
   });
 
-  it.each([
-    { name: 'no --manifests', manifests: [], reason: 'no --manifests given' },
-  ])('skip: $name', async ({ manifests, reason }) => {
-    expect(await evaluate(fakeContext({ options: { manifests } }))).toEqual({ status: 'skip', reason });
-    expect(await check.run(fakeContext({ options: { manifests } }))).toEqual({ status: 'skip', reason });
-  });
+  it.each([{ name: 'no --manifests', manifests: [], reason: 'no --manifests given' }])(
+    'skip: $name',
+    async ({ manifests, reason }) => {
+      expect(await evaluate(fakeContext({ options: { manifests } }))).toEqual({ status: 'skip', reason });
+      expect(await check.run(fakeContext({ options: { manifests } }))).toEqual({ status: 'skip', reason });
+    },
+  );
 
   it.each([
-    { name: 'only a ConfigMap', files: { 'cm.yaml': CONFIG_MAP }, reason: 'no Tekton, KFP or Kubernetes workload containers in 1 manifest file' },
-    { name: 'an empty file and a JSON Service', files: { 'empty.yaml': '', 'svc.json': '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}' }, reason: 'no Tekton, KFP or Kubernetes workload containers in 2 manifest files' },
+    {
+      name: 'only a ConfigMap',
+      files: { 'cm.yaml': CONFIG_MAP },
+      reason: 'no Tekton, KFP or Kubernetes workload containers in 1 manifest file',
+    },
+    {
+      name: 'an empty file and a JSON Service',
+      files: { 'empty.yaml': '', 'svc.json': '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}' },
+      reason: 'no Tekton, KFP or Kubernetes workload containers in 2 manifest files',
+    },
   ])('skip: $name', async ({ files, reason }) => {
     await write(files);
     const result = await inspect(Object.keys(files));
@@ -468,7 +548,9 @@ describe('pipeline-manifests', () => {
       spec: { template: { spec: { containers: [{ name: 'eval', image: ECR_IMAGE }] } } },
     });
     await write({
-      'tekton/push.yml': kanikoTask({ kanikoFlags: [`--destination=${ECR_IMAGE}`, '--custom-platform=linux/amd64'] }).replace('image: $(params.IMAGE)', 'image: busybox:1.36'),
+      'tekton/push.yml': kanikoTask({
+        kanikoFlags: [`--destination=${ECR_IMAGE}`, '--custom-platform=linux/amd64'],
+      }).replace('image: $(params.IMAGE)', 'image: busybox:1.36'),
       'k8s/nested/job.json': job,
       // Each of these would add a finding if it were read.
       'notes.txt': evaluateJob(ECR_IMAGE),
@@ -476,8 +558,14 @@ describe('pipeline-manifests', () => {
     });
     const result = await inspect(['.']);
     if (result.status !== 'warn') throw new Error(`expected warn, got ${JSON.stringify(result)}`);
-    expect(result.details).toEqual([expect.stringContaining(`warn: Job/eval container "eval" (${join(dir, 'k8s/nested/job.json')}#spec.template.spec.containers[0])`)]);
-    expect(result.message).toContain(`Task/build-and-run step "build" (${join(dir, 'tekton/push.yml')}#spec.steps[0]) pushes that tag`);
+    expect(result.details).toEqual([
+      expect.stringContaining(
+        `warn: Job/eval container "eval" (${join(dir, 'k8s/nested/job.json')}#spec.template.spec.containers[0])`,
+      ),
+    ]);
+    expect(result.message).toContain(
+      `Task/build-and-run step "build" (${join(dir, 'tekton/push.yml')}#spec.steps[0]) pushes that tag`,
+    );
   });
 
   it('reads a ConfigMap-mounted folder once: the symlinked files, not ..data', async () => {
@@ -487,7 +575,9 @@ describe('pipeline-manifests', () => {
     await symlink('..data/mirror.yaml', join(dir, 'mirror.yaml'));
     const result = await inspect(['.']);
     if (result.status !== 'warn') throw new Error(`expected warn, got ${JSON.stringify(result)}`);
-    expect(result.details).toEqual([expect.stringContaining(`warn: Job/evaluate container "eval" (${join(dir, 'job.yaml')}#`)]);
+    expect(result.details).toEqual([
+      expect.stringContaining(`warn: Job/evaluate container "eval" (${join(dir, 'job.yaml')}#`),
+    ]);
   });
 
   it('declares what it inspects, for --list', () => {
@@ -500,31 +590,149 @@ describe('imageCommands: what a step pushes and builds', () => {
   const X = '$(params.IMAGE)';
   const KFP = "{{$.inputs.parameters['image']}}";
   it.each<{ name: string; container: ContainerCommand; pushes: readonly string[]; builds?: readonly string[] }>([
-    { name: 'kaniko image, args only', container: { image: 'gcr.io/kaniko-project/executor:v1.23.2', command: [], args: [`--destination=${X}`] }, pushes: [X], builds: ['kaniko'] },
-    { name: 'kaniko -d and --custom-platform', container: { image: 'gcr.io/kaniko-project/executor', command: [], args: ['-d', X, '--custom-platform=linux/amd64'] }, pushes: [X], builds: ['kaniko+platform'] },
-    { name: 'kaniko --no-push', container: { image: 'gcr.io/kaniko-project/executor', command: [], args: [`--destination=${X}`, '--no-push'] }, pushes: [], builds: ['kaniko'] },
-    { name: '/kaniko/executor in a script, twice --destination', container: { command: [], args: [], script: `/kaniko/executor --context . --destination ${X} --destination=repo/app:latest` }, pushes: [X, 'repo/app:latest'], builds: ['kaniko'] },
-    { name: 'buildah push SRC docker://DEST', container: { command: ['buildah'], args: ['push', '--authfile', '/auth.json', 'local', `docker://${ECR_IMAGE}`] }, pushes: [ECR_IMAGE] },
-    { name: 'buildah push with one argument', container: { command: ['buildah', 'push', ECR_IMAGE], args: [] }, pushes: [ECR_IMAGE] },
-    { name: 'buildah global flags before the verb', container: { command: [], args: [], script: `buildah --storage-driver vfs push --tls-verify=false ${X}` }, pushes: [X] },
-    { name: 'buildah push to an archive is not a registry push', container: { command: [], args: [], script: 'buildah push app oci-archive:/tmp/app.tar' }, pushes: [] },
-    { name: 'podman image push', container: { command: ['podman', 'image', 'push', 'quay.io/a/b:1'], args: [] }, pushes: ['quay.io/a/b:1'] },
-    { name: 'skopeo copy to a registry', container: { command: ['skopeo', 'copy', '--multi-arch', 'all', 'oci:/work/app', `docker://${X}`], args: [] }, pushes: [X] },
-    { name: 'skopeo copy from a registry to disk', container: { command: ['skopeo', 'copy', `docker://${X}`, 'oci:/work/app'], args: [] }, pushes: [] },
-    { name: 'preflight push with flags', container: { command: ['preflight'], args: ['push', '--digest-file', '/tekton/results/digest', 'oci-archive:/m.tar', `docker://${ECR_IMAGE}`] }, pushes: [ECR_IMAGE] },
-    { name: 'preflight modelcar build --image=', container: { command: ['preflight', 'modelcar', 'build', '--model-dir', '/m', `--image=${KFP}`], args: [] }, pushes: [KFP] },
-    { name: 'docker buildx build --push -t', container: { command: [], args: [], script: `docker buildx build --platform linux/amd64 --push -t ${X} .` }, pushes: [X], builds: ['docker+platform'] },
-    { name: 'docker build without a platform', container: { command: ['docker', 'build', '-t', 'app', '.'], args: [] }, pushes: [], builds: ['docker'] },
-    { name: 'buildah bud --arch is a platform hint', container: { command: ['buildah', 'bud', '--arch', 'arm64', '-t', 'x', '.'], args: [] }, pushes: [], builds: ['buildah+platform'] },
-    { name: 'docker run -d is not kaniko', container: { command: ['docker', 'run', '-d', 'nginx'], args: [] }, pushes: [] },
-    { name: 'sh -c holding bash -c', container: { command: ['sh', '-c', `bash -c 'buildah push ${ECR_IMAGE}'`], args: [] }, pushes: [ECR_IMAGE] },
-    { name: 'env assignments and exec', container: { command: [], args: [], script: `REGISTRY_AUTH_FILE=/a/auth.json exec buildah push ${X}` }, pushes: [X] },
-    { name: 'a commented-out push', container: { command: [], args: [], script: `# buildah push ${X}\necho skip` }, pushes: [] },
-    { name: 'redirections are not arguments', container: { command: [], args: [], script: 'podman push a quay.io/a/b:2 2>&1 > /tmp/push.log' }, pushes: ['quay.io/a/b:2'] },
-    { name: 'a quoted Tekton expression', container: { command: [], args: [], script: `buildah push "${X}"` }, pushes: [X] },
-    { name: 'a single-quoted KFP placeholder keeps its quotes', container: { command: [], args: [], script: `podman push '${KFP}'` }, pushes: [KFP] },
-    { name: 'line continuation', container: { command: [], args: [], script: `podman push \\\n  --tls-verify=false \\\n  ${X}` }, pushes: [X] },
-    { name: 'a KFP-style sh -ec with trailing args', container: { command: ['sh', '-ec', `podman push ${KFP}`, 'sh', '--flag'], args: [] }, pushes: [KFP] },
+    {
+      name: 'kaniko image, args only',
+      container: { image: 'gcr.io/kaniko-project/executor:v1.23.2', command: [], args: [`--destination=${X}`] },
+      pushes: [X],
+      builds: ['kaniko'],
+    },
+    {
+      name: 'kaniko -d and --custom-platform',
+      container: {
+        image: 'gcr.io/kaniko-project/executor',
+        command: [],
+        args: ['-d', X, '--custom-platform=linux/amd64'],
+      },
+      pushes: [X],
+      builds: ['kaniko+platform'],
+    },
+    {
+      name: 'kaniko --no-push',
+      container: { image: 'gcr.io/kaniko-project/executor', command: [], args: [`--destination=${X}`, '--no-push'] },
+      pushes: [],
+      builds: ['kaniko'],
+    },
+    {
+      name: '/kaniko/executor in a script, twice --destination',
+      container: {
+        command: [],
+        args: [],
+        script: `/kaniko/executor --context . --destination ${X} --destination=repo/app:latest`,
+      },
+      pushes: [X, 'repo/app:latest'],
+      builds: ['kaniko'],
+    },
+    {
+      name: 'buildah push SRC docker://DEST',
+      container: { command: ['buildah'], args: ['push', '--authfile', '/auth.json', 'local', `docker://${ECR_IMAGE}`] },
+      pushes: [ECR_IMAGE],
+    },
+    {
+      name: 'buildah push with one argument',
+      container: { command: ['buildah', 'push', ECR_IMAGE], args: [] },
+      pushes: [ECR_IMAGE],
+    },
+    {
+      name: 'buildah global flags before the verb',
+      container: { command: [], args: [], script: `buildah --storage-driver vfs push --tls-verify=false ${X}` },
+      pushes: [X],
+    },
+    {
+      name: 'buildah push to an archive is not a registry push',
+      container: { command: [], args: [], script: 'buildah push app oci-archive:/tmp/app.tar' },
+      pushes: [],
+    },
+    {
+      name: 'podman image push',
+      container: { command: ['podman', 'image', 'push', 'quay.io/a/b:1'], args: [] },
+      pushes: ['quay.io/a/b:1'],
+    },
+    {
+      name: 'skopeo copy to a registry',
+      container: { command: ['skopeo', 'copy', '--multi-arch', 'all', 'oci:/work/app', `docker://${X}`], args: [] },
+      pushes: [X],
+    },
+    {
+      name: 'skopeo copy from a registry to disk',
+      container: { command: ['skopeo', 'copy', `docker://${X}`, 'oci:/work/app'], args: [] },
+      pushes: [],
+    },
+    {
+      name: 'preflight push with flags',
+      container: {
+        command: ['preflight'],
+        args: ['push', '--digest-file', '/tekton/results/digest', 'oci-archive:/m.tar', `docker://${ECR_IMAGE}`],
+      },
+      pushes: [ECR_IMAGE],
+    },
+    {
+      name: 'preflight modelcar build --image=',
+      container: { command: ['preflight', 'modelcar', 'build', '--model-dir', '/m', `--image=${KFP}`], args: [] },
+      pushes: [KFP],
+    },
+    {
+      name: 'docker buildx build --push -t',
+      container: { command: [], args: [], script: `docker buildx build --platform linux/amd64 --push -t ${X} .` },
+      pushes: [X],
+      builds: ['docker+platform'],
+    },
+    {
+      name: 'docker build without a platform',
+      container: { command: ['docker', 'build', '-t', 'app', '.'], args: [] },
+      pushes: [],
+      builds: ['docker'],
+    },
+    {
+      name: 'buildah bud --arch is a platform hint',
+      container: { command: ['buildah', 'bud', '--arch', 'arm64', '-t', 'x', '.'], args: [] },
+      pushes: [],
+      builds: ['buildah+platform'],
+    },
+    {
+      name: 'docker run -d is not kaniko',
+      container: { command: ['docker', 'run', '-d', 'nginx'], args: [] },
+      pushes: [],
+    },
+    {
+      name: 'sh -c holding bash -c',
+      container: { command: ['sh', '-c', `bash -c 'buildah push ${ECR_IMAGE}'`], args: [] },
+      pushes: [ECR_IMAGE],
+    },
+    {
+      name: 'env assignments and exec',
+      container: { command: [], args: [], script: `REGISTRY_AUTH_FILE=/a/auth.json exec buildah push ${X}` },
+      pushes: [X],
+    },
+    {
+      name: 'a commented-out push',
+      container: { command: [], args: [], script: `# buildah push ${X}\necho skip` },
+      pushes: [],
+    },
+    {
+      name: 'redirections are not arguments',
+      container: { command: [], args: [], script: 'podman push a quay.io/a/b:2 2>&1 > /tmp/push.log' },
+      pushes: ['quay.io/a/b:2'],
+    },
+    {
+      name: 'a quoted Tekton expression',
+      container: { command: [], args: [], script: `buildah push "${X}"` },
+      pushes: [X],
+    },
+    {
+      name: 'a single-quoted KFP placeholder keeps its quotes',
+      container: { command: [], args: [], script: `podman push '${KFP}'` },
+      pushes: [KFP],
+    },
+    {
+      name: 'line continuation',
+      container: { command: [], args: [], script: `podman push \\\n  --tls-verify=false \\\n  ${X}` },
+      pushes: [X],
+    },
+    {
+      name: 'a KFP-style sh -ec with trailing args',
+      container: { command: ['sh', '-ec', `podman push ${KFP}`, 'sh', '--flag'], args: [] },
+      pushes: [KFP],
+    },
   ])('$name', ({ container, pushes, builds }) => {
     const result = imageCommands(container);
     expect(result.pushes).toEqual(pushes);

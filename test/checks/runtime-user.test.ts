@@ -43,7 +43,12 @@ const cases: Case[] = [
     files: { '/home/dev': dir(0o700, { uid: 1000, gid: 1000 }) },
     status: 'pass',
     message: 'uid 1000 (dev) has a writable HOME (/home/dev)',
-    details: ['uid 1000 (dev)', 'gid 1000, groups 1000', 'HOME /home/dev (writable)', 'group 0 absent: permissions granted to group 0 in the image (chmod g=u) do not apply to this uid'],
+    details: [
+      'uid 1000 (dev)',
+      'gid 1000, groups 1000',
+      'HOME /home/dev (writable)',
+      'group 0 absent: permissions granted to group 0 in the image (chmod g=u) do not apply to this uid',
+    ],
   },
   {
     name: 'no passwd entry and HOME unset',
@@ -60,7 +65,8 @@ const cases: Case[] = [
     env: { HOME: '/' },
     files: tmp,
     status: 'fail',
-    message: 'has no passwd entry and HOME is /: tools that need a home fail (docker login: "mkdir /.docker: permission denied", ssh: "No user exists for uid 1000770000")',
+    message:
+      'has no passwd entry and HOME is /: tools that need a home fail (docker login: "mkdir /.docker: permission denied", ssh: "No user exists for uid 1000770000")',
     remediation: passwdFix,
   },
   {
@@ -69,7 +75,8 @@ const cases: Case[] = [
     env: { HOME: '/opt/app' },
     files: { '/opt/app': dir(0o755, { uid: 1001 }) },
     status: 'fail',
-    message: 'HOME (/opt/app) is not writable: tools that need a home fail (docker login: "mkdir /opt/app/.docker: permission denied"',
+    message:
+      'HOME (/opt/app) is not writable: tools that need a home fail (docker login: "mkdir /opt/app/.docker: permission denied"',
     remediation: passwdFix,
   },
   {
@@ -88,7 +95,12 @@ const cases: Case[] = [
     files: tmp,
     status: 'warn',
     message: 'HOME (/nonexistent) is not writable for uid 1001 (builder)',
-    details: ['uid 1001 (builder)', 'gid 0, groups 0', 'HOME /nonexistent (not writable)', expect.stringContaining('group 0 present')],
+    details: [
+      'uid 1001 (builder)',
+      'gid 0, groups 0',
+      'HOME /nonexistent (not writable)',
+      expect.stringContaining('group 0 present'),
+    ],
   },
 ];
 
@@ -103,7 +115,8 @@ describe('runtime-user', () => {
     expect(result.status).toBe(c.status);
     if (result.status === 'skip') throw new Error(`unexpected skip: ${result.reason}`);
     expect(result.message).toContain(c.message);
-    for (const part of c.remediation ?? []) expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(part);
+    for (const part of c.remediation ?? [])
+      expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(part);
     if (c.details !== undefined) expect(result.details).toEqual(c.details);
   });
 

@@ -25,20 +25,28 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'nothing to size the model by', options: {}, mounts: {}, status: 'skip', message: 'model size unknown: pass --model-dir <dir> or --model-size <size>' },
+  {
+    name: 'nothing to size the model by',
+    options: {},
+    mounts: {},
+    status: 'skip',
+    message: 'model size unknown: pass --model-dir <dir> or --model-size <size>',
+  },
   {
     name: "preflight's own push, whatever the space",
     options: { ...size48, builder: 'preflight' },
     mounts: { '/': free(1) },
     status: 'pass',
-    message: 'builder preflight streams layers from the model directory to the registry: 0 bytes of scratch space needed',
+    message:
+      'builder preflight streams layers from the model directory to the registry: 0 bytes of scratch space needed',
   },
   {
     name: 'buildah with TMPDIR under twice the model',
     options: { ...size48, builder: 'buildah' },
     mounts: { '/': free(500), '/tmp': free(50) },
     status: 'fail',
-    message: '/tmp (TMPDIR) has 50.0 GiB free; buildah spools up to 96.0 GiB (2 × the 48.0 GiB model) to temp disk and will run out',
+    message:
+      '/tmp (TMPDIR) has 50.0 GiB free; buildah spools up to 96.0 GiB (2 × the 48.0 GiB model) to temp disk and will run out',
     remediation: ['preflight modelcar build', 'at least 96.0 GiB', 'ephemeral-storage: 96Gi', 'mountPath: /tmp'],
   },
   {
@@ -70,7 +78,8 @@ const cases: Case[] = [
     options: size48,
     mounts: { '/': free(50) },
     status: 'warn',
-    message: "/tmp (TMPDIR) has 50.0 GiB free: buildah, podman, skopeo and kaniko spool up to 96.0 GiB (2 × the 48.0 GiB model) to temp disk, while preflight's own push needs none",
+    message:
+      "/tmp (TMPDIR) has 50.0 GiB free: buildah, podman, skopeo and kaniko spool up to 96.0 GiB (2 × the 48.0 GiB model) to temp disk, while preflight's own push needs none",
     remediation: ['preflight modelcar build', 'ephemeral-storage: 96Gi'],
   },
   {
@@ -105,7 +114,8 @@ describe('scratch-space', () => {
     }
     expect(result.message).toContain(c.message);
     if (c.details !== undefined) expect(result.details).toEqual(c.details);
-    for (const part of c.remediation ?? []) expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(part);
+    for (const part of c.remediation ?? [])
+      expect(result.status === 'pass' ? 'no remediation on a pass' : result.remediation).toContain(part);
   });
 
   it('writes nothing: free space comes from statfs alone', async () => {

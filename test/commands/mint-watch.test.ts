@@ -8,12 +8,17 @@ describe('mint-creds --watch scheduling', () => {
   it('wakes a margin before expiry, pulled earlier by up to a fifth of the margin', () => {
     const expiresAt = new Date(now.getTime() + 12 * HOUR);
     expect(nextWake({ expiresAt, now, lifetimeMs: 12 * HOUR, marginMs: 3 * HOUR, random: 0 }).waitMs).toBe(9 * HOUR);
-    expect(nextWake({ expiresAt, now, lifetimeMs: 12 * HOUR, marginMs: 3 * HOUR, random: 1 }).waitMs).toBe(9 * HOUR - 0.6 * HOUR);
+    expect(nextWake({ expiresAt, now, lifetimeMs: 12 * HOUR, marginMs: 3 * HOUR, random: 1 }).waitMs).toBe(
+      9 * HOUR - 0.6 * HOUR,
+    );
   });
 
   it('cuts a margin as long as the lifetime to a quarter of it (1h chained sessions, 3h margin)', () => {
     const expiresAt = new Date(now.getTime() + HOUR);
-    expect(nextWake({ expiresAt, now, lifetimeMs: HOUR, marginMs: 3 * HOUR, random: 0 })).toEqual({ waitMs: 0.75 * HOUR, marginMs: 0.25 * HOUR });
+    expect(nextWake({ expiresAt, now, lifetimeMs: HOUR, marginMs: 3 * HOUR, random: 0 })).toEqual({
+      waitMs: 0.75 * HOUR,
+      marginMs: 0.25 * HOUR,
+    });
   });
 
   it('never waits less than the minimum, even for something already expiring', () => {

@@ -54,18 +54,45 @@ describe('preflight.yaml', () => {
 describe('resolveCheckConfig precedence: flags > env > file > defaults', () => {
   it('takes each value from the highest source that has it', async () => {
     const dir = await testdir({
-      'preflight.yaml': 'ecrUri: from-file\nawsRegion: eu-north-1\ntimeout: 20s\nbuilder: buildah\nmanifests: [pipelines]\nplugins: [team.mjs]\n',
+      'preflight.yaml':
+        'ecrUri: from-file\nawsRegion: eu-north-1\ntimeout: 20s\nbuilder: buildah\nmanifests: [pipelines]\nplugins: [team.mjs]\n',
     });
     const file = await loadConfigFile(join(dir, 'preflight.yaml'), true);
     vi.stubEnv('ECR_URI', 'from-env');
     vi.stubEnv('AWS_REGION', 'us-east-1');
     const config = resolveCheckConfig(given(['--aws-region', 'eu-west-1']), file, {});
-    expect(config.options).toMatchObject({ ecrUri: 'from-env', awsRegion: 'eu-west-1', builder: 'buildah', platform: 'linux/amd64' });
+    expect(config.options).toMatchObject({
+      ecrUri: 'from-env',
+      awsRegion: 'eu-west-1',
+      builder: 'buildah',
+      platform: 'linux/amd64',
+    });
     expect(config.timeoutMs).toBe(20_000);
     expect(config.concurrency).toBe(4);
     // Paths in the file resolve against the file's folder.
     expect(config.options.manifests).toEqual([join(dir, 'pipelines')]);
     expect(config.plugins).toEqual([join(dir, 'team.mjs')]);
+  });
+
+  it('takes values but not plugins from an implicit ./preflight.yaml, with one warning; a named file keeps them', async () => {
+    const dir = await testdir({ 'preflight.yaml': 'awsRegion: eu-north-1\nplugins: [.hidden/evil.js]\n' });
+    const implicit = resolveCheckConfig(given([]), await loadConfigFile(join(dir, 'preflight.yaml'), false), {});
+    expect(implicit.options.awsRegion).toBe('eu-north-1');
+    expect(implicit.plugins).toEqual([]);
+    expect(implicit.warnings).toEqual([
+      expect.stringMatching(/^ignoring plugins: in \.\/preflight\.yaml .*--config preflight\.yaml/),
+    ]);
+    // --plugin replaces the file's list anyway: the user asked for code by name, nothing to warn about.
+    const flagged = resolveCheckConfig(
+      given(['--plugin', 'mine.mjs']),
+      await loadConfigFile(join(dir, 'preflight.yaml'), false),
+      {},
+    );
+    expect(flagged.plugins).toEqual([join(process.cwd(), 'mine.mjs')]);
+    expect(flagged.warnings).toEqual([]);
+    const named = resolveCheckConfig(given([]), await loadConfigFile(join(dir, 'preflight.yaml'), true), {});
+    expect(named.plugins).toEqual([join(dir, '.hidden/evil.js')]);
+    expect(named.warnings).toEqual([]);
   });
 
   it('uses defaults when nothing is given', () => {
@@ -84,7 +111,11 @@ describe('resolveCheckConfig precedence: flags > env > file > defaults', () => {
   });
 
   it('converts flag strings: id lists, numbers, sizes', () => {
-    const config = resolveCheckConfig(given(['--only', 'a,b', '--skip', 'c', '--concurrency', '2', '--model-size', '48GiB', '--strict']), undefined, {});
+    const config = resolveCheckConfig(
+      given(['--only', 'a,b', '--skip', 'c', '--concurrency', '2', '--model-size', '48GiB', '--strict']),
+      undefined,
+      {},
+    );
     expect(config).toMatchObject({ only: ['a', 'b'], skip: ['c'], concurrency: 2, strict: true });
     expect(config.options.modelSize).toBe(48 * 2 ** 30);
   });

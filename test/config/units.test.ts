@@ -11,7 +11,9 @@ describe('parseDuration', () => {
     ['1.5s', 1500],
   ])('%s → %i ms', (input, ms) => expect(parseDuration(input)).toBe(ms));
 
-  it.each(['', '15x', 's', '1h 30m', '-5s', '15s!'])('rejects %j', (input) => expect(parseDuration(input)).toBeUndefined());
+  it.each(['', '15x', 's', '1h 30m', '-5s', '15s!'])('rejects %j', (input) =>
+    expect(parseDuration(input)).toBeUndefined(),
+  );
 });
 
 describe('parseSize', () => {

@@ -36,7 +36,8 @@ describe.runIf(canSwitchUser)('the image layout, as a random uid', () => {
     await chmod(root, 0o755);
     const opt = join(root, 'opt', 'preflight');
     await mkdir(opt, { recursive: true });
-    for (const part of ['package.json', 'dist', 'bin', 'schema']) await cp(join(REPO_ROOT, part), join(opt, part), { recursive: true });
+    for (const part of ['package.json', 'dist', 'bin', 'schema'])
+      await cp(join(REPO_ROOT, part), join(opt, part), { recursive: true });
     await symlink(join(REPO_ROOT, 'node_modules'), join(opt, 'node_modules'));
     await mkdir(join(root, 'usr', 'local', 'bin'), { recursive: true });
     await symlink(join(opt, 'bin', 'preflight.js'), join(root, 'usr', 'local', 'bin', 'preflight'));
@@ -58,13 +59,30 @@ describe.runIf(canSwitchUser)('the image layout, as a random uid', () => {
   });
 
   const run = (args: readonly string[]) =>
-    runCommand('setpriv', ['--reuid', String(RANDOM_UID), '--regid', '0', '--clear-groups', process.execPath, join(root, 'usr', 'local', 'bin', 'preflight'), ...args], {
-      env: { PATH: process.env.PATH, ...env, TMPDIR: join(root, 'tmp') },
-      cwd: env.HOME ?? '/',
-    });
+    runCommand(
+      'setpriv',
+      [
+        '--reuid',
+        String(RANDOM_UID),
+        '--regid',
+        '0',
+        '--clear-groups',
+        process.execPath,
+        join(root, 'usr', 'local', 'bin', 'preflight'),
+        ...args,
+      ],
+      {
+        env: { PATH: process.env.PATH, ...env, TMPDIR: join(root, 'tmp') },
+        cwd: env.HOME ?? '/',
+      },
+    );
 
   it('sets HOME, DOCKER_CONFIG and the cache under the group-writable home', () => {
-    expect(imageEnv()).toMatchObject({ HOME: '/home/preflight', DOCKER_CONFIG: '/home/preflight/.docker', XDG_CACHE_HOME: '/home/preflight/.cache' });
+    expect(imageEnv()).toMatchObject({
+      HOME: '/home/preflight',
+      DOCKER_CONFIG: '/home/preflight/.docker',
+      XDG_CACHE_HOME: '/home/preflight/.cache',
+    });
   });
 
   it('starts through the /usr/local/bin link and reports its version', async () => {
@@ -84,11 +102,25 @@ describe.runIf(canSwitchUser)('the image layout, as a random uid', () => {
     await writeFile(join(model, 'weights.bin'), Buffer.alloc(100_000, 3));
     await chmod(join(model, 'config.json'), 0o644);
     await chmod(join(model, 'weights.bin'), 0o644);
-    const result = await run(['run', '--model-dir', model, '--image', `${registry.host}/image/layout:v1`, '--base', base.reference, '--only', 'runtime-user,docker-config', '--image-uri-file', join(env.HOME ?? '', 'out', 'image_uri')]);
+    const result = await run([
+      'run',
+      '--model-dir',
+      model,
+      '--image',
+      `${registry.host}/image/layout:v1`,
+      '--base',
+      base.reference,
+      '--only',
+      'runtime-user,docker-config',
+      '--image-uri-file',
+      join(env.HOME ?? '', 'out', 'image_uri'),
+    ]);
     expect(result.stderr).toContain('PASS  runtime-user');
     expect(result.code).toBe(0);
     expect(await readFile(join(env.HOME ?? '', 'out', 'image_uri'), 'utf8')).toMatch(/@sha256:[0-9a-f]{64}$/);
-    expect(await readdir(join(env.XDG_CACHE_HOME ?? '', 'preflight'))).toEqual(expect.arrayContaining(['layer-digests']));
+    expect(await readdir(join(env.XDG_CACHE_HOME ?? '', 'preflight'))).toEqual(
+      expect.arrayContaining(['layer-digests']),
+    );
     expect(await readdir(join(root, 'tmp'))).toEqual([]);
   });
 });

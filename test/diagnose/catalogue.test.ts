@@ -32,20 +32,36 @@ describe('the diagnose catalogue', () => {
     expect(new Set(CATALOGUE.map((e) => e.id)).size).toBe(CATALOGUE.length);
   });
 
-  it.each(CATALOGUE.flatMap((entry) => entry.examples.map((example) => [entry.id, example] as const)))('%s is recognised in its example', async (id, example) => {
-    const { findings } = await diagnose(Readable.from([`INFO[0001] Retrieving image manifest busybox\n${example}\nINFO[0002] done\n`]));
-    expect(findings.map((f) => f.id)).toEqual([id]);
-    expect(findings[0]?.line).toBeGreaterThan(1);
-  });
+  it.each(CATALOGUE.flatMap((entry) => entry.examples.map((example) => [entry.id, example] as const)))(
+    '%s is recognised in its example',
+    async (id, example) => {
+      const { findings } = await diagnose(
+        Readable.from([`INFO[0001] Retrieving image manifest busybox\n${example}\nINFO[0002] done\n`]),
+      );
+      expect(findings.map((f) => f.id)).toEqual([id]);
+      expect(findings[0]?.line).toBeGreaterThan(1);
+    },
+  );
 
   it('does not recognise ordinary log lines', () => {
-    for (const line of ['INFO[0004] Built cross stage deps: map[]', 'Pushed 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model@sha256:abc', 'exit code 0', 'Exit Code: 1370', 'denied access to the cafeteria']) {
+    for (const line of [
+      'INFO[0004] Built cross stage deps: map[]',
+      'Pushed 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model@sha256:abc',
+      'exit code 0',
+      'Exit Code: 1370',
+      'denied access to the cafeteria',
+    ]) {
       expect(classify(line), line).toBeUndefined();
     }
   });
 
   it('orders findings by first appearance, counts repeats, and ignores colour codes', async () => {
-    const log = ['\u001b[31mexec /bin/sh: exec format error\u001b[0m', 'OOMKilled', 'exec /bin/sh: exec format error', ''].join('\n');
+    const log = [
+      '\u001b[31mexec /bin/sh: exec format error\u001b[0m',
+      'OOMKilled',
+      'exec /bin/sh: exec format error',
+      '',
+    ].join('\n');
     const { findings, lines } = await diagnose(Readable.from([log]));
     expect(lines).toBe(3);
     expect(findings.map((f) => [f.id, f.line, f.count])).toEqual([

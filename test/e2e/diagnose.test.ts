@@ -16,9 +16,15 @@ afterAll(async () => {
 });
 
 /** Run the CLI with `input` on standard input. */
-function withStdin(args: readonly string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function withStdin(
+  args: readonly string[],
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -38,7 +44,9 @@ describe('preflight diagnose', () => {
   it('reads standard input and prints cause and fix', async () => {
     const result = await withStdin(['diagnose'], KANIKO_LOG);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^1\. ECR 403: the IAM identity lacks a push action \[ecr-permission-denied\]\n {3}line 2: error checking push permissions/);
+    expect(result.stdout).toMatch(
+      /^1\. ECR 403: the IAM identity lacks a push action \[ecr-permission-denied\]\n {3}line 2: error checking push permissions/,
+    );
     expect(result.stdout).toContain('fix:   Run preflight check --only ecr-permissions');
   });
 
@@ -47,7 +55,15 @@ describe('preflight diagnose', () => {
     await writeFile(file, 'Reason: OOMKilled\nexec /app: exec format error\n');
     const result = await runCli(['diagnose', '--file', file, '-o', 'json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ schemaVersion: 1, lines: 2, recognised: true, findings: [{ id: 'oom-killed', line: 1 }, { id: 'exec-format-error', line: 2 }] });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      schemaVersion: 1,
+      lines: 2,
+      recognised: true,
+      findings: [
+        { id: 'oom-killed', line: 1 },
+        { id: 'exec-format-error', line: 2 },
+      ],
+    });
   });
 
   it('says so when nothing is recognised, and exits 0', async () => {

@@ -28,8 +28,13 @@ beforeAll(async () => {
   aws.state.ecrStaticPassword = true;
   dir = await mkdtemp(join(tmpdir(), 'mint-e2e-'));
   home = await mkdtemp(join(tmpdir(), 'mint-home-'));
-  admin = kube.state.addUser('alice@example.com', [{ verbs: ['get', 'create', 'update'], resources: ['secrets'] }, { verbs: ['create'], resources: ['selfsubjectaccessreviews'] }]);
-  reader = kube.state.addUser('bob@example.com', [{ verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['team-a'] }]);
+  admin = kube.state.addUser('alice@example.com', [
+    { verbs: ['get', 'create', 'update'], resources: ['secrets'] },
+    { verbs: ['create'], resources: ['selfsubjectaccessreviews'] },
+  ]);
+  reader = kube.state.addUser('bob@example.com', [
+    { verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['team-a'] },
+  ]);
   pipelineUser = aws.state.addUser(ACCOUNT, 'pipeline');
   sso = aws.state.addSession(ACCOUNT, 'AWSReservedSSO_DataScientist_0123456789abcdef', 'alice@example.com', 8 * 3600);
   aws.state.addRole(ACCOUNT, 'ecr-push');
@@ -48,9 +53,14 @@ beforeEach(() => {
   aws.state.calls.length = 0;
 });
 
-async function mint(args: readonly string[], options: { user?: User; identity?: Identity; env?: Record<string, string> } = {}): Promise<CliResult> {
+async function mint(
+  args: readonly string[],
+  options: { user?: User; identity?: Identity; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const kubeconfig = await kube.kubeconfig(dir, options.user ?? admin, { namespace: 'team-a' });
-  const result = await runCli(['mint-creds', '--debug', ...args], { env: { ...aws.env(options.identity ?? sso), HOME: home, KUBECONFIG: kubeconfig, ...options.env } });
+  const result = await runCli(['mint-creds', '--debug', ...args], {
+    env: { ...aws.env(options.identity ?? sso), HOME: home, KUBECONFIG: kubeconfig, ...options.env },
+  });
   runs.push(result);
   return result;
 }
@@ -62,7 +72,9 @@ function secretOf(namespace: string, name: string): StoredObject | undefined {
 function decoded(secret: StoredObject | undefined): Record<string, string> {
   const data = secret?.data;
   if (typeof data !== 'object' || data === null) return {};
-  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
+  return Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
+  );
 }
 
 function writes(): { method: string; path: string }[] {
@@ -77,7 +89,13 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     expect(result.stdout).toMatch(/team-a\/aws-ecr-credentials\s+Opaque\s+created/);
     const secret = secretOf('team-a', 'aws-ecr-credentials');
     const data = decoded(secret);
-    expect(Object.keys(data).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+    expect(Object.keys(data).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_DEFAULT_REGION',
+      'AWS_REGION',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ]);
     const minted = aws.state.identities.get(data.AWS_ACCESS_KEY_ID ?? '');
     expect(minted?.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight-mint-creds`);
     expect(minted?.secretAccessKey).toBe(data.AWS_SECRET_ACCESS_KEY);
@@ -90,7 +108,9 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     expect(annotations['preflight.dev/expires-at']).toBe(minted?.expiresAt?.toISOString());
     expect(annotations['preflight.dev/source']).toContain(sso.arn);
     // Verified with the minted keys before the write.
-    const verify = aws.state.calls.filter((c) => c.operation === 'GetCallerIdentity' && c.accessKeyId === data.AWS_ACCESS_KEY_ID);
+    const verify = aws.state.calls.filter(
+      (c) => c.operation === 'GetCallerIdentity' && c.accessKeyId === data.AWS_ACCESS_KEY_ID,
+    );
     expect(verify).toHaveLength(1);
   });
 
@@ -98,11 +118,18 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     await mint(['--namespace', 'team-a', '--role-arn', ROLE]);
     const first = secretOf('team-a', 'aws-ecr-credentials');
     if (first === undefined) throw new Error('not created');
-    kube.state.put('Secret', 'team-a', { ...first, metadata: { ...first.metadata, labels: { ...first.metadata.labels, team: 'a' } } });
+    kube.state.put('Secret', 'team-a', {
+      ...first,
+      metadata: { ...first.metadata, labels: { ...first.metadata.labels, team: 'a' } },
+    });
     const second = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--output', 'json']);
     expect(second.code).toBe(0);
     const report: unknown = JSON.parse(second.stdout);
-    expect(report).toMatchObject({ outcome: 'minted', capped: true, secrets: [{ namespace: 'team-a', name: 'aws-ecr-credentials', action: 'updated' }] });
+    expect(report).toMatchObject({
+      outcome: 'minted',
+      capped: true,
+      secrets: [{ namespace: 'team-a', name: 'aws-ecr-credentials', action: 'updated' }],
+    });
     const updated = secretOf('team-a', 'aws-ecr-credentials');
     expect(Number(updated?.metadata.resourceVersion)).toBeGreaterThan(Number(first.metadata.resourceVersion));
     expect(updated?.metadata.uid).toBe(first.metadata.uid);
@@ -119,11 +146,14 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   });
 
   it('from IAM user keys the role session gets the full 12h', async () => {
-    const result = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--output', 'json'], { identity: pipelineUser });
+    const result = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--output', 'json'], {
+      identity: pipelineUser,
+    });
     expect(result.code).toBe(0);
     const report: unknown = JSON.parse(result.stdout);
     expect(report).toMatchObject({ capped: false });
-    const expiresAt = typeof report === 'object' && report !== null && 'expiresAt' in report ? String(report.expiresAt) : '';
+    const expiresAt =
+      typeof report === 'object' && report !== null && 'expiresAt' in report ? String(report.expiresAt) : '';
     expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(11.9 * 3600_000);
   });
 
@@ -146,7 +176,20 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   });
 
   it('--type both into two namespaces writes four Secrets', async () => {
-    const result = await mint(['-n', 'team-a', '-n', 'team-b', '--type', 'both', '--role-arn', ROLE, '--ecr-uri', ECR_URI, '--output', 'json']);
+    const result = await mint([
+      '-n',
+      'team-a',
+      '-n',
+      'team-b',
+      '--type',
+      'both',
+      '--role-arn',
+      ROLE,
+      '--ecr-uri',
+      ECR_URI,
+      '--output',
+      'json',
+    ]);
     expect(result.code).toBe(0);
     for (const ns of ['team-a', 'team-b']) {
       expect(secretOf(ns, 'aws-ecr-credentials')?.type).toBe('Opaque');
@@ -155,7 +198,13 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   });
 
   it('refuses to overwrite a Secret it does not manage; --force adopts it', async () => {
-    kube.state.put('Secret', 'team-a', { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'aws-ecr-credentials' }, data: { AWS_ACCESS_KEY_ID: Buffer.from('hand-made').toString('base64') } });
+    kube.state.put('Secret', 'team-a', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: 'aws-ecr-credentials' },
+      data: { AWS_ACCESS_KEY_ID: Buffer.from('hand-made').toString('base64') },
+    });
     const refused = await mint(['--namespace', 'team-a', '--role-arn', ROLE]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('Secret team-a/aws-ecr-credentials exists and is not managed by preflight');
@@ -164,14 +213,18 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     const adopted = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--force']);
     expect(adopted.code).toBe(0);
     expect(adopted.stdout).toContain('adopted');
-    expect(secretOf('team-a', 'aws-ecr-credentials')?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('preflight');
+    expect(secretOf('team-a', 'aws-ecr-credentials')?.metadata.labels?.['app.kubernetes.io/managed-by']).toBe(
+      'preflight',
+    );
   });
 
   it('without RBAC on Secrets: exit 2 naming the user, namespace and verbs, before any AWS call', async () => {
     const result = await mint(['--namespace', 'team-a', '--role-arn', ROLE], { user: reader });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('"bob@example.com" may not create, update secrets in namespace "team-a"');
-    expect(result.stderr).toContain('oc create role preflight-secrets --verb=get,create,update --resource=secrets -n team-a');
+    expect(result.stderr).toContain(
+      'oc create role preflight-secrets --verb=get,create,update --resource=secrets -n team-a',
+    );
     expect(aws.state.calls).toEqual([]);
     expect(writes()).toEqual([]);
   });
@@ -180,19 +233,33 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     await mint(['--namespace', 'team-a', '--role-arn', ROLE], { identity: pipelineUser });
     const before = secretOf('team-a', 'aws-ecr-credentials')?.metadata.resourceVersion;
     aws.state.calls.length = 0;
-    const fresh = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--rotate-if-expiring-within', '2h'], { identity: pipelineUser });
+    const fresh = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--rotate-if-expiring-within', '2h'], {
+      identity: pipelineUser,
+    });
     expect(fresh.code).toBe(0);
     expect(fresh.stdout).toContain('Secrets are fresh: nothing to rotate');
     expect(aws.state.calls).toEqual([]);
     expect(secretOf('team-a', 'aws-ecr-credentials')?.metadata.resourceVersion).toBe(before);
-    const rotated = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--rotate-if-expiring-within', '13h'], { identity: pipelineUser });
+    const rotated = await mint(['--namespace', 'team-a', '--role-arn', ROLE, '--rotate-if-expiring-within', '13h'], {
+      identity: pipelineUser,
+    });
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toContain('updated');
     expect(Number(secretOf('team-a', 'aws-ecr-credentials')?.metadata.resourceVersion)).toBeGreaterThan(Number(before));
   });
 
   it('--dry-run prints redacted manifests and writes nothing', async () => {
-    const result = await mint(['--namespace', 'team-a', '--type', 'both', '--role-arn', ROLE, '--ecr-uri', ECR_URI, '--dry-run']);
+    const result = await mint([
+      '--namespace',
+      'team-a',
+      '--type',
+      'both',
+      '--role-arn',
+      ROLE,
+      '--ecr-uri',
+      ECR_URI,
+      '--dry-run',
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('kind: Secret');
     expect(result.stdout).toMatch(/AWS_SECRET_ACCESS_KEY: "?<redacted: 40 bytes>"?/);
@@ -201,10 +268,17 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   });
 
   it('an expired SSO session says aws sso login, and writes nothing', async () => {
-    const expired = aws.state.addSession(ACCOUNT, 'AWSReservedSSO_DataScientist_0123456789abcdef', 'alice@example.com', -60);
+    const expired = aws.state.addSession(
+      ACCOUNT,
+      'AWSReservedSSO_DataScientist_0123456789abcdef',
+      'alice@example.com',
+      -60,
+    );
     const result = await mint(['--namespace', 'team-a', '--role-arn', ROLE], { identity: expired });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('sts:GetCallerIdentity with the source credentials: the AWS credentials have expired');
+    expect(result.stderr).toContain(
+      'sts:GetCallerIdentity with the source credentials: the AWS credentials have expired',
+    );
     expect(result.stderr).toContain('hint: run aws sso login');
     expect(writes()).toEqual([]);
   });
@@ -228,13 +302,17 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   });
 
   it('10 concurrent runs on one Secret all succeed; the Secret ends as one complete minted set', async () => {
-    const results = await Promise.all(Array.from({ length: 10 }, () => mint(['--namespace', 'team-a', '--role-arn', ROLE], { identity: pipelineUser })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => mint(['--namespace', 'team-a', '--role-arn', ROLE], { identity: pipelineUser })),
+    );
     expect(results.map((r) => r.code)).toEqual(Array<number>(10).fill(0));
     const data = decoded(secretOf('team-a', 'aws-ecr-credentials'));
     const identity = aws.state.identities.get(data.AWS_ACCESS_KEY_ID ?? '');
     expect(identity?.secretAccessKey).toBe(data.AWS_SECRET_ACCESS_KEY);
     expect(identity?.sessionToken).toBe(data.AWS_SESSION_TOKEN);
-    expect(secretOf('team-a', 'aws-ecr-credentials')?.metadata.annotations?.['preflight.dev/expires-at']).toBe(identity?.expiresAt?.toISOString());
+    expect(secretOf('team-a', 'aws-ecr-credentials')?.metadata.annotations?.['preflight.dev/expires-at']).toBe(
+      identity?.expiresAt?.toISOString(),
+    );
     // They really raced: at least one conditional update lost and was retried.
     expect(kube.state.log.filter((l) => l.status === 409).length).toBeGreaterThan(0);
   });
@@ -248,21 +326,33 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
       },
     });
     runs.push(result);
-    expect(result.code).toBe(0);
+    // Like every command, a watch ended by a signal exits 128 + its number (issue 14): the Secret it
+    // wrote stays, and stderr says the watch stopped.
+    expect(result.code).toBe(143);
     expect(result.stdout).toContain('next check in');
     expect(result.stderr).toContain('stopped watching');
+    expect(result.stderr).toContain('error: interrupted by SIGTERM');
     expect(secretOf('team-a', 'aws-ecr-credentials')).toBeDefined();
   });
 
   it('scripts/mint-ecr-credentials.sh keeps the DS_PROJECT / ROLE_ARN interface', async () => {
     const kubeconfig = await kube.kubeconfig(dir, admin, { namespace: 'team-a' });
-    const env = { ...aws.env(pipelineUser), PATH: '/usr/bin:/bin', HOME: home, KUBECONFIG: kubeconfig, NODE: process.execPath, NO_COLOR: '1' };
+    const env = {
+      ...aws.env(pipelineUser),
+      PATH: '/usr/bin:/bin',
+      HOME: home,
+      KUBECONFIG: kubeconfig,
+      NODE: process.execPath,
+      NO_COLOR: '1',
+    };
     const script = join(REPO_ROOT, 'scripts', 'mint-ecr-credentials.sh');
     const missing = await runCommand('bash', [script], { env });
     runs.push(missing);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('DS_PROJECT is not set');
-    const result = await runCommand('bash', [script, '--debug'], { env: { ...env, DS_PROJECT: 'team-b', ROLE_ARN: ROLE, SECRET_NAME: 'legacy-creds' } });
+    const result = await runCommand('bash', [script, '--debug'], {
+      env: { ...env, DS_PROJECT: 'team-b', ROLE_ARN: ROLE, SECRET_NAME: 'legacy-creds' },
+    });
     runs.push(result);
     expect(result.code).toBe(0);
     expect(decoded(secretOf('team-b', 'legacy-creds')).AWS_REGION).toBe('eu-west-1');
@@ -271,7 +361,10 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
   it('no secret value ever reached stdout, stderr or a file outside the Secret (every run used --debug)', async () => {
     expect(runs.length).toBeGreaterThan(10);
     const secrets = [
-      ...[...aws.state.identities.values()].flatMap((i) => [i.secretAccessKey, ...(i.sessionToken === undefined ? [] : [i.sessionToken])]),
+      ...[...aws.state.identities.values()].flatMap((i) => [
+        i.secretAccessKey,
+        ...(i.sessionToken === undefined ? [] : [i.sessionToken]),
+      ]),
       aws.state.ecrPassword,
       Buffer.from(`AWS:${aws.state.ecrPassword}`).toString('base64'),
       admin.token,

@@ -48,7 +48,13 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
   it('pushes an OCI layout, prints exactly repo@digest on stdout and writes --digest-file', async () => {
     const digestFile = join(await testdir(), 'out', 'digest');
     await exec('mkdir', ['-p', join(digestFile, '..')]);
-    const result = await runCli(['push', `oci:${layoutDir}:v1`, `docker://${plain.host}/team/app:v1`, '--digest-file', digestFile]);
+    const result = await runCli([
+      'push',
+      `oci:${layoutDir}:v1`,
+      `docker://${plain.host}/team/app:v1`,
+      '--digest-file',
+      digestFile,
+    ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${plain.host}/team/app@${image.digest}\n`);
     expect(await readFile(digestFile, 'utf8')).toBe(result.stdout);
@@ -59,21 +65,47 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
   });
 
   it('pushes an oci-archive in chunked mode; a second push skips every blob (--output json)', async () => {
-    const first = await runCli(['push', `oci-archive:${archive}:v1`, `${plain.host}/team/archive:v1`, '--upload-mode', 'chunked', '--chunk-size', '1MiB', '--output', 'json']);
+    const first = await runCli([
+      'push',
+      `oci-archive:${archive}:v1`,
+      `${plain.host}/team/archive:v1`,
+      '--upload-mode',
+      'chunked',
+      '--chunk-size',
+      '1MiB',
+      '--output',
+      'json',
+    ]);
     expect(first.code).toBe(0);
     const report: unknown = JSON.parse(first.stdout);
-    expect(report).toMatchObject({ schemaVersion: 1, digest: image.digest, reference: `${plain.host}/team/archive@${image.digest}`, bytes: { uploaded: image.blobs.reduce((n, b) => n + b.size, 0), skipped: 0 } });
+    expect(report).toMatchObject({
+      schemaVersion: 1,
+      digest: image.digest,
+      reference: `${plain.host}/team/archive@${image.digest}`,
+      bytes: { uploaded: image.blobs.reduce((n, b) => n + b.size, 0), skipped: 0 },
+    });
     const read = await pullBack(plain, 'team/archive:v1');
     for (const layer of image.layers) expect((await read(layer.digest)).equals(layer.bytes)).toBe(true);
 
-    const again = await runCli(['push', `oci-archive:${archive}:v1`, `${plain.host}/team/archive:v1`, '--output', 'json']);
+    const again = await runCli([
+      'push',
+      `oci-archive:${archive}:v1`,
+      `${plain.host}/team/archive:v1`,
+      '--output',
+      'json',
+    ]);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ bytes: { uploaded: 0, sent: 0, skipped: image.blobs.reduce((n, b) => n + b.size, 0) } });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      bytes: { uploaded: 0, sent: 0, skipped: image.blobs.reduce((n, b) => n + b.size, 0) },
+    });
   });
 
   it('pushes a multi-platform index from an archive', async () => {
     const dir = join(await testdir(), 'multi');
-    const index = imageIndex([imageManifest([randomBlob(1000)], 'linux/amd64'), imageManifest([randomBlob(1000)], 'linux/arm64')]);
+    const index = imageIndex([
+      imageManifest([randomBlob(1000)], 'linux/amd64'),
+      imageManifest([randomBlob(1000)], 'linux/arm64'),
+    ]);
     await writeLayout(dir, [{ root: index, ref: 'v2' }]);
     const result = await runCli(['push', `oci:${dir}:v2`, `${plain.host}/team/multi:v2`]);
     expect(result.stdout).toBe(`${plain.host}/team/multi@${index.digest}\n`);
@@ -82,7 +114,10 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
 
   it('authenticates from DOCKER_CONFIG over TLS with --ca-file, and never prints the password, even with --debug', async () => {
     const env = { DOCKER_CONFIG: await dockerConfig(secured) };
-    const result = await runCli(['--debug', 'push', `oci:${layoutDir}:v1`, `${secured.host}/team/secure:v1`, '--ca-file', secured.caFile ?? ''], { env });
+    const result = await runCli(
+      ['--debug', 'push', `oci:${layoutDir}:v1`, `${secured.host}/team/secure:v1`, '--ca-file', secured.caFile ?? ''],
+      { env },
+    );
     expect(result.stderr).not.toContain(secured.password ?? 'no password');
     expect(result.stdout).not.toContain(secured.password ?? 'no password');
     expect(result.code).toBe(0);
@@ -90,7 +125,13 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
   });
 
   it('without credentials fails with one line naming the registry and what to do', async () => {
-    const result = await runCli(['push', `oci:${layoutDir}:v1`, `${secured.host}/team/secure:v1`, '--ca-file', secured.caFile ?? '']);
+    const result = await runCli([
+      'push',
+      `oci:${layoutDir}:v1`,
+      `${secured.host}/team/secure:v1`,
+      '--ca-file',
+      secured.caFile ?? '',
+    ]);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain(`error: ${secured.host}: authentication required and no credentials were found\n`);
     expect(result.stderr).toMatch(/hint: log in first \(podman login .*DOCKER_CONFIG/);
@@ -124,8 +165,22 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
     [['push', 'oci:/nonexistent:v1', '127.0.0.1:1/x:v1'], /oci:\/nonexistent: no such directory/],
     [['push', 'oci:LAYOUT:v1', 'Not A Ref'], /Not A Ref/],
     [['push', 'oci:LAYOUT:v1', '127.0.0.1:1/x:v1', '--chunk-size', 'lots'], /--chunk-size: "lots" is not a size/],
-    [['push', 'oci:LAYOUT:v1', '127.0.0.1:1/x:v1', '--concurrency', '0'], /--concurrency: "0" is not a number from 1 to 64/],
-    [['push', 'oci:LAYOUT:v1', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:v1', '--upload-mode', 'chunked', '--chunk-size', '1MiB'], /outside ECR's part limits/],
+    [
+      ['push', 'oci:LAYOUT:v1', '127.0.0.1:1/x:v1', '--concurrency', '0'],
+      /--concurrency: "0" is not a number from 1 to 64/,
+    ],
+    [
+      [
+        'push',
+        'oci:LAYOUT:v1',
+        '123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:v1',
+        '--upload-mode',
+        'chunked',
+        '--chunk-size',
+        '1MiB',
+      ],
+      /outside ECR's part limits/,
+    ],
   ])('bad input %j → exit 2 with a one-line error', async (args, message) => {
     const result = await runCli(args.map((a) => a.replace('LAYOUT', layoutDir)));
     expect(result.code).toBe(2);
@@ -136,7 +191,18 @@ describe('preflight push (the built CLI against a real docker-registry)', () => 
   it('documents every flag in --help', async () => {
     const result = await runCli(['push', '--help']);
     const help = result.stdout.replace(/\s+/g, ' ');
-    for (const flag of ['--upload-mode', 'default: "auto"', '--chunk-size', 'default: "8MiB"', '--concurrency', '--insecure-registry', '--ca-file', '--digest-file', '--output', 'oci-archive:PATH']) {
+    for (const flag of [
+      '--upload-mode',
+      'default: "auto"',
+      '--chunk-size',
+      'default: "8MiB"',
+      '--concurrency',
+      '--insecure-registry',
+      '--ca-file',
+      '--digest-file',
+      '--output',
+      'oci-archive:PATH',
+    ]) {
       expect(help).toContain(flag);
     }
   });

@@ -31,9 +31,16 @@ describe.runIf(canSwitchUser)('as an OpenShift random uid (setpriv)', () => {
     const home = join(dir, 'home');
     await mkdir(home, { mode: 0o770 });
     await chmod(home, 0o770);
-    const result = await runCli(args, { env: { HOME: home, DOCKER_CONFIG: join(dir, '.docker') }, asUser: OPENSHIFT_USER, cwd: '/' });
+    const result = await runCli(args, {
+      env: { HOME: home, DOCKER_CONFIG: join(dir, '.docker') },
+      asUser: OPENSHIFT_USER,
+      cwd: '/',
+    });
     expect(result.stderr).toBe('');
-    expect(reportChecks(result.stdout).map((c) => [c.id, c.status])).toEqual([['docker-config', 'pass'], ['runtime-user', 'pass']]);
+    expect(reportChecks(result.stdout).map((c) => [c.id, c.status])).toEqual([
+      ['docker-config', 'pass'],
+      ['runtime-user', 'pass'],
+    ]);
     expect(result.code).toBe(0);
   });
 });

@@ -1,4 +1,10 @@
-import { BatchCheckLayerAvailabilityCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
+import {
+  BatchCheckLayerAvailabilityCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  RepositoryNotFoundException,
+} from '@aws-sdk/client-ecr';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +35,11 @@ function config(identity: Identity, region = 'eu-west-1') {
     region,
     endpoint: aws.url,
     maxAttempts: 3,
-    credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey, ...(identity.sessionToken === undefined ? {} : { sessionToken: identity.sessionToken }) },
+    credentials: {
+      accessKeyId: identity.accessKeyId,
+      secretAccessKey: identity.secretAccessKey,
+      ...(identity.sessionToken === undefined ? {} : { sessionToken: identity.sessionToken }),
+    },
   };
 }
 
@@ -41,23 +51,39 @@ describe('AWS emulator, through the real SDK v3 clients', () => {
 
   it('rejects a bad signature and an unknown key with the real error codes', async () => {
     const forged = { ...user, secretAccessKey: `${user.secretAccessKey}x` };
-    await expect(new STSClient(config(forged)).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    await expect(new STSClient(config(forged)).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'SignatureDoesNotMatch',
+    });
     // Generated here, never registered with the emulator: a key it has not issued.
     const unknown = { ...user, accessKeyId: awsId('AKIA') };
-    await expect(new ECRClient(config(unknown)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    await expect(new ECRClient(config(unknown)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({
+      name: 'UnrecognizedClientException',
+    });
   });
 
   it('AssumeRole gives working session credentials; chaining from a session is capped at 1 h', async () => {
-    const out = await new STSClient(config(user)).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, RoleSessionName: 'preflight', DurationSeconds: 43200 }));
+    const out = await new STSClient(config(user)).send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+        RoleSessionName: 'preflight',
+        DurationSeconds: 43200,
+      }),
+    );
     const creds = out.Credentials;
     expect(creds?.AccessKeyId).toMatch(/^ASIA/);
     const session = aws.state.identities.get(creds?.AccessKeyId ?? '');
     if (session === undefined) throw new Error('no session');
     const who = await new STSClient(config(session)).send(new GetCallerIdentityCommand({}));
     expect(who.Arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight`);
-    await expect(new STSClient(config(session)).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, RoleSessionName: 'chained', DurationSeconds: 7200 }))).rejects.toThrow(
-      /exceeds the 1 hour session limit for roles assumed by role chaining/,
-    );
+    await expect(
+      new STSClient(config(session)).send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+          RoleSessionName: 'chained',
+          DurationSeconds: 7200,
+        }),
+      ),
+    ).rejects.toThrow(/exceeds the 1 hour session limit for roles assumed by role chaining/);
   });
 
   it('expired session credentials get ExpiredToken / ExpiredTokenException', async () => {
@@ -65,8 +91,12 @@ describe('AWS emulator, through the real SDK v3 clients', () => {
     const later = aws.state.now;
     aws.state.now = () => new Date(Date.now() + 5000);
     try {
-      await expect(new STSClient(config(sso)).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'ExpiredToken' });
-      await expect(new ECRClient(config(sso)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'ExpiredTokenException' });
+      await expect(new STSClient(config(sso)).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+        name: 'ExpiredToken',
+      });
+      await expect(new ECRClient(config(sso)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({
+        name: 'ExpiredTokenException',
+      });
     } finally {
       aws.state.now = later;
     }
@@ -76,31 +106,65 @@ describe('AWS emulator, through the real SDK v3 clients', () => {
     const client = new ECRClient(config(user));
     const described = await client.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/model'] }));
     expect(described.repositories?.[0]).toMatchObject({ repositoryName: 'team/model', imageTagMutability: 'MUTABLE' });
-    const checked = await client.send(new BatchCheckLayerAvailabilityCommand({ repositoryName: 'team/model', layerDigests: [`sha256:${'0'.repeat(64)}`] }));
+    const checked = await client.send(
+      new BatchCheckLayerAvailabilityCommand({
+        repositoryName: 'team/model',
+        layerDigests: [`sha256:${'0'.repeat(64)}`],
+      }),
+    );
     expect(checked.layers?.[0]?.layerAvailability).toBe('UNAVAILABLE');
-    const error: unknown = await client.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/none'] })).catch((e: unknown) => e);
+    const error: unknown = await client
+      .send(new DescribeRepositoriesCommand({ repositoryNames: ['team/none'] }))
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RepositoryNotFoundException);
   });
 
   it('throttling is retried by the SDK; a fault beyond its attempts surfaces', async () => {
-    aws.state.inject({ operation: 'GetCallerIdentity', status: 400, code: 'Throttling', message: 'Rate exceeded', times: 2 });
+    aws.state.inject({
+      operation: 'GetCallerIdentity',
+      status: 400,
+      code: 'Throttling',
+      message: 'Rate exceeded',
+      times: 2,
+    });
     const out = await new STSClient(config(user)).send(new GetCallerIdentityCommand({}));
     expect(out.Account).toBe(ACCOUNT);
-    aws.state.inject({ operation: 'GetAuthorizationToken', status: 500, code: 'ServerException', message: 'boom', times: 5 });
-    await expect(new ECRClient(config(user)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'ServerException' });
+    aws.state.inject({
+      operation: 'GetAuthorizationToken',
+      status: 500,
+      code: 'ServerException',
+      message: 'boom',
+      times: 5,
+    });
+    await expect(new ECRClient(config(user)).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({
+      name: 'ServerException',
+    });
     aws.state.faults.length = 0;
   });
 
   it('IAM SimulatePrincipalPolicy reports the configured decisions, or is denied itself', async () => {
     aws.state.decisions.set('ecr:PutImage', 'implicitDeny');
     const client = new IAMClient(config(user, 'us-east-1'));
-    const out = await client.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, ActionNames: ['ecr:InitiateLayerUpload', 'ecr:PutImage'], ResourceArns: ['arn:aws:ecr:eu-west-1:123456789012:repository/team/model'] }));
+    const out = await client.send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+        ActionNames: ['ecr:InitiateLayerUpload', 'ecr:PutImage'],
+        ResourceArns: ['arn:aws:ecr:eu-west-1:123456789012:repository/team/model'],
+      }),
+    );
     expect(out.EvaluationResults?.map((r) => [r.EvalActionName, r.EvalDecision])).toEqual([
       ['ecr:InitiateLayerUpload', 'allowed'],
       ['ecr:PutImage', 'implicitDeny'],
     ]);
     aws.state.simulationDenied = true;
-    await expect(client.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`, ActionNames: ['ecr:PutImage'] }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      client.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: `arn:aws:iam::${ACCOUNT}:role/ecr-push`,
+          ActionNames: ['ecr:PutImage'],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
     aws.state.simulationDenied = false;
     aws.state.decisions.clear();
   });

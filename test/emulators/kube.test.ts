@@ -30,7 +30,13 @@ async function api(user: User): Promise<KubeConfig> {
 }
 
 function secret(name: string, value: string, resourceVersion?: string) {
-  return { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, ...(resourceVersion === undefined ? {} : { resourceVersion }) }, data: { KEY: Buffer.from(value).toString('base64') } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: { name, ...(resourceVersion === undefined ? {} : { resourceVersion }) },
+    data: { KEY: Buffer.from(value).toString('base64') },
+  };
 }
 
 async function failure(promise: Promise<unknown>): Promise<{ code: number; reason: string; message: string }> {
@@ -51,7 +57,11 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     const rv1 = Number(created.metadata?.resourceVersion);
     const read = await core.readNamespacedSecret({ name: 'a', namespace: 'team' });
     expect(Buffer.from(read.data?.KEY ?? '', 'base64').toString()).toBe('one');
-    const replaced = await core.replaceNamespacedSecret({ name: 'a', namespace: 'team', body: secret('a', 'two', read.metadata?.resourceVersion) });
+    const replaced = await core.replaceNamespacedSecret({
+      name: 'a',
+      namespace: 'team',
+      body: secret('a', 'two', read.metadata?.resourceVersion),
+    });
     expect(Number(replaced.metadata?.resourceVersion)).toBeGreaterThan(rv1);
     expect(replaced.metadata?.uid).toBe(created.metadata?.uid);
   });
@@ -59,10 +69,28 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
   it('answers 409 to a stale update and to a create of an existing name, 404 to a missing one', async () => {
     const core = (await api(admin)).makeApiClient(CoreV1Api);
     const first = await core.createNamespacedSecret({ namespace: 'team', body: secret('b', 'one') });
-    await core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'two', first.metadata?.resourceVersion) });
-    expect(await failure(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'three', first.metadata?.resourceVersion) }))).toMatchObject({ code: 409, reason: 'Conflict' });
-    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: secret('b', 'four') }))).toMatchObject({ code: 409, reason: 'AlreadyExists' });
-    expect(await failure(core.readNamespacedSecret({ name: 'nope', namespace: 'team' }))).toMatchObject({ code: 404, reason: 'NotFound' });
+    await core.replaceNamespacedSecret({
+      name: 'b',
+      namespace: 'team',
+      body: secret('b', 'two', first.metadata?.resourceVersion),
+    });
+    expect(
+      await failure(
+        core.replaceNamespacedSecret({
+          name: 'b',
+          namespace: 'team',
+          body: secret('b', 'three', first.metadata?.resourceVersion),
+        }),
+      ),
+    ).toMatchObject({ code: 409, reason: 'Conflict' });
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: secret('b', 'four') }))).toMatchObject({
+      code: 409,
+      reason: 'AlreadyExists',
+    });
+    expect(await failure(core.readNamespacedSecret({ name: 'nope', namespace: 'team' }))).toMatchObject({
+      code: 404,
+      reason: 'NotFound',
+    });
     const stored = await core.readNamespacedSecret({ name: 'b', namespace: 'team' });
     expect(Buffer.from(stored.data?.KEY ?? '', 'base64').toString()).toBe('two');
   });
@@ -71,18 +99,26 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     const core = (await api(reader)).makeApiClient(CoreV1Api);
     const denied = await failure(core.createNamespacedSecret({ namespace: 'team', body: secret('c', 'x') }));
     expect(denied).toMatchObject({ code: 403, reason: 'Forbidden' });
-    expect(denied.message).toBe('secrets is forbidden: User "reader" cannot create resource "secrets" in API group "" in the namespace "team"');
+    expect(denied.message).toBe(
+      'secrets is forbidden: User "reader" cannot create resource "secrets" in API group "" in the namespace "team"',
+    );
     await expect(core.listNamespacedSecret({ namespace: 'team' })).resolves.toMatchObject({ kind: 'SecretList' });
     expect(await failure(core.listNamespacedSecret({ namespace: 'other' }))).toMatchObject({ code: 403 });
     const stranger = { ...reader, token: 'not-a-token', name: 'stranger' };
-    expect((await failure((await api(stranger)).makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'team' }))).code).toBe(401);
+    expect(
+      (await failure((await api(stranger)).makeApiClient(CoreV1Api).listNamespacedSecret({ namespace: 'team' }))).code,
+    ).toBe(401);
   });
 
   it('answers SelfSubjectAccessReview from the rules and SelfSubjectReview with the user', async () => {
     const kc = await api(reader);
     const authz = kc.makeApiClient(AuthorizationV1Api);
     const review = async (verb: string) =>
-      (await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, resource: 'secrets', namespace: 'team' } } } })).status?.allowed;
+      (
+        await authz.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { verb, resource: 'secrets', namespace: 'team' } } },
+        })
+      ).status?.allowed;
     expect(await review('get')).toBe(true);
     expect(await review('update')).toBe(false);
     const who = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
@@ -92,9 +128,18 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
   it('rejects a Secret with non-base64 data or an invalid dockerconfigjson with 422', async () => {
     const core = (await api(admin)).makeApiClient(CoreV1Api);
     const bad = { ...secret('d', 'x'), data: { KEY: 'not base64!' } };
-    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: bad }))).toMatchObject({ code: 422, reason: 'Invalid' });
-    const docker = { ...secret('e', 'x'), type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{nope').toString('base64') } };
-    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: docker }))).toMatchObject({ code: 422 });
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: bad }))).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+    });
+    const docker = {
+      ...secret('e', 'x'),
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from('{nope').toString('base64') },
+    };
+    expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: docker }))).toMatchObject({
+      code: 422,
+    });
   });
 
   it('injects faults and forced conflicts', async () => {
@@ -103,13 +148,40 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     expect((await failure(core.readNamespacedSecret({ name: 'b', namespace: 'team' }))).code).toBe(500);
     const current = await core.readNamespacedSecret({ name: 'b', namespace: 'team' });
     kube.state.forcedConflicts = 1;
-    expect((await failure(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'five', current.metadata?.resourceVersion) }))).code).toBe(409);
-    await expect(core.replaceNamespacedSecret({ name: 'b', namespace: 'team', body: secret('b', 'five', current.metadata?.resourceVersion) })).resolves.toBeDefined();
+    expect(
+      (
+        await failure(
+          core.replaceNamespacedSecret({
+            name: 'b',
+            namespace: 'team',
+            body: secret('b', 'five', current.metadata?.resourceVersion),
+          }),
+        )
+      ).code,
+    ).toBe(409);
+    await expect(
+      core.replaceNamespacedSecret({
+        name: 'b',
+        namespace: 'team',
+        body: secret('b', 'five', current.metadata?.resourceVersion),
+      }),
+    ).resolves.toBeDefined();
   });
 
   it('serves ServiceAccounts, Namespaces and Nodes', async () => {
-    kube.state.put('ServiceAccount', 'team', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'pipeline-runner', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/ecr-push' } } });
-    kube.state.put('Node', undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'kubernetes.io/arch': 'amd64' } } });
+    kube.state.put('ServiceAccount', 'team', {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {
+        name: 'pipeline-runner',
+        annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::123456789012:role/ecr-push' },
+      },
+    });
+    kube.state.put('Node', undefined, {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', labels: { 'kubernetes.io/arch': 'amd64' } },
+    });
     const core = (await api(admin)).makeApiClient(CoreV1Api);
     const sa = await core.readNamespacedServiceAccount({ name: 'pipeline-runner', namespace: 'team' });
     expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/role\/ecr-push$/);

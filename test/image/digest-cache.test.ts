@@ -41,7 +41,10 @@ describe('digest cache', () => {
     expect(await cache.content(digest)).toBeUndefined();
     const [file] = await readdir(join(dir, 'content'));
     expect((await stat(join(dir, 'content', file ?? ''))).mode & 0o777).toBe(0o600);
-    await writeFile(join(dir, 'content', file ?? ''), JSON.stringify({ mediaType: 'x', data: Buffer.from('{"schemaVersion":3}').toString('base64') }));
+    await writeFile(
+      join(dir, 'content', file ?? ''),
+      JSON.stringify({ mediaType: 'x', data: Buffer.from('{"schemaVersion":3}').toString('base64') }),
+    );
     expect(await cache.content(key)).toBeUndefined();
     // Not a digest: never a path (no traversal through the key).
     await cache.storeContent('../../escape', { mediaType: 'x', bytes });
@@ -55,6 +58,30 @@ describe('digest cache', () => {
     expect((await stat(root)).mode & 0o777).toBe(0o700);
     const [file] = await readdir(root);
     expect((await stat(join(root, file ?? ''))).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ['000', 0o000],
+    ['077', 0o077],
+  ])('under umask %s writes every kind of entry 0600 in 0700 folders, leaving no temp file', async (_label, umask) => {
+    const dir = await testdir();
+    const before = process.umask(umask);
+    try {
+      const cache = openDigestCache(dir, testLog());
+      const bytes = Buffer.from('{}');
+      await cache.set('k', { digest, size: 1 });
+      await cache.markVerified('fact');
+      await cache.storeContent(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, { mediaType: 'x', bytes });
+    } finally {
+      process.umask(before);
+    }
+    for (const folder of ['layer-digests', 'verified', 'content']) {
+      expect((await stat(join(dir, folder))).mode & 0o777).toBe(0o700);
+      const files = await readdir(join(dir, folder));
+      expect(files).toHaveLength(1);
+      expect(files[0]).not.toMatch(/tmp/);
+      expect((await stat(join(dir, folder, files[0] ?? ''))).mode & 0o777).toBe(0o600);
+    }
   });
 
   it('treats a corrupt entry as a miss', async () => {

@@ -18,7 +18,7 @@ async function read(blob: BlobSource, offset = 0): Promise<Buffer> {
 }
 
 async function withSource<T>(spec: string, body: (image: SourceImage) => Promise<T>): Promise<T> {
-  const image = await openSource(spec);
+  const image = await openSource(spec, { signal: new AbortController().signal });
   try {
     return await body(image);
   } finally {
@@ -43,7 +43,8 @@ async function expectSameImage(spec: string, image: TestManifest): Promise<void>
     const big = source.root.blobs[1];
     const expected = image.layers[0];
     if (big === undefined || expected === undefined) throw new Error('no layer');
-    for (const offset of [0, 1, 65_536, 299_999, 300_000]) expect((await read(big, offset)).equals(expected.bytes.subarray(offset))).toBe(true);
+    for (const offset of [0, 1, 65_536, 299_999, 300_000])
+      expect((await read(big, offset)).equals(expected.bytes.subarray(offset))).toBe(true);
   });
 }
 
@@ -109,7 +110,10 @@ describe('openSource: oci layouts and archives read in place', () => {
 
   it('reads a multi-platform index with each child platform', async () => {
     const dir = join(await testdir(), 'multi');
-    const index = imageIndex([imageManifest([randomBlob(100)], 'linux/amd64'), imageManifest([randomBlob(100)], 'linux/arm64')]);
+    const index = imageIndex([
+      imageManifest([randomBlob(100)], 'linux/amd64'),
+      imageManifest([randomBlob(100)], 'linux/arm64'),
+    ]);
     await writeLayout(dir, [{ root: index, ref: 'v1' }]);
     const root = await withSource(`oci:${dir}:v1`, (source) => Promise.resolve(source.root));
     expect(root.digest).toBe(index.digest);
@@ -131,7 +135,9 @@ describe('openSource: bad sources are clear errors', () => {
     const { dir } = await layout();
     const archive = join(await testdir(), 'image.tar');
     await exec('tar', ['-C', dir, '-czf', archive, '.']);
-    await expect(openSource(`oci-archive:${archive}`)).rejects.toThrow(/is gzip-compressed/);
+    await expect(openSource(`oci-archive:${archive}`, { signal: new AbortController().signal })).rejects.toThrow(
+      /is gzip-compressed/,
+    );
   });
 
   it('refuses a truncated archive', async () => {
@@ -139,19 +145,25 @@ describe('openSource: bad sources are clear errors', () => {
     const archive = join(await testdir(), 'image.tar');
     await exec('tar', ['-C', dir, '-cf', archive, 'oci-layout', 'index.json', 'blobs']);
     await truncate(archive, 200_000);
-    await expect(openSource(`oci-archive:${archive}`)).rejects.toThrow(/truncated/);
+    await expect(openSource(`oci-archive:${archive}`, { signal: new AbortController().signal })).rejects.toThrow(
+      /truncated/,
+    );
   });
 
   it('names a missing blob', async () => {
     const { dir, image } = await layout();
     await rm(join(dir, 'blobs', 'sha256', (image.layers[0]?.digest ?? '').slice(7)));
-    await expect(openSource(`oci:${dir}:v1`)).rejects.toThrow(new RegExp(`missing blob ${image.layers[0]?.digest ?? ''}`));
+    await expect(openSource(`oci:${dir}:v1`, { signal: new AbortController().signal })).rejects.toThrow(
+      new RegExp(`missing blob ${image.layers[0]?.digest ?? ''}`),
+    );
   });
 
   it('names a blob whose size is not what the manifest says', async () => {
     const { dir, image } = await layout();
     await appendFile(join(dir, 'blobs', 'sha256', (image.layers[1]?.digest ?? '').slice(7)), 'extra');
-    await expect(openSource(`oci:${dir}:v1`)).rejects.toThrow(/is 16 bytes, the manifest says 11/);
+    await expect(openSource(`oci:${dir}:v1`, { signal: new AbortController().signal })).rejects.toThrow(
+      /is 16 bytes, the manifest says 11/,
+    );
   });
 
   it('asks for a ref when the layout holds several images, listing them', async () => {
@@ -160,8 +172,12 @@ describe('openSource: bad sources are clear errors', () => {
       { root: imageManifest([randomBlob(10)]), ref: 'a' },
       { root: imageManifest([randomBlob(10)]), ref: 'b' },
     ]);
-    await expect(openSource(`oci:${dir}`)).rejects.toThrow(/holds 2 images \(refs: a, b\)/);
-    await expect(openSource(`oci:${dir}:c`)).rejects.toThrow(/has no image named "c" \(refs: a, b\)/);
+    await expect(openSource(`oci:${dir}`, { signal: new AbortController().signal })).rejects.toThrow(
+      /holds 2 images \(refs: a, b\)/,
+    );
+    await expect(openSource(`oci:${dir}:c`, { signal: new AbortController().signal })).rejects.toThrow(
+      /has no image named "c" \(refs: a, b\)/,
+    );
   });
 
   it.each([
@@ -171,13 +187,17 @@ describe('openSource: bad sources are clear errors', () => {
     ['oci:/nonexistent/layout', /oci:\/nonexistent\/layout: no such directory/],
     ['oci-archive:/nonexistent.tar', /no such file/],
   ])('%s → %s', async (spec, message) => {
-    await expect(openSource(spec)).rejects.toThrow(message);
+    await expect(openSource(spec, { signal: new AbortController().signal })).rejects.toThrow(message);
   });
 
   it('refuses a directory as an archive and a file as a layout', async () => {
     const dir = await testdir({ 'file.tar': 'x' });
-    await expect(openSource(`oci-archive:${dir}`)).rejects.toThrow(/is not a file/);
-    await expect(openSource(`oci:${join(dir, 'file.tar')}`)).rejects.toThrow(/is not a directory/);
+    await expect(openSource(`oci-archive:${dir}`, { signal: new AbortController().signal })).rejects.toThrow(
+      /is not a file/,
+    );
+    await expect(openSource(`oci:${join(dir, 'file.tar')}`, { signal: new AbortController().signal })).rejects.toThrow(
+      /is not a directory/,
+    );
   });
 });
 
@@ -185,11 +205,25 @@ describe('sourcePlatforms (image-architecture on archives and layouts)', () => {
   it('lists the platforms of an index and of a single image', async () => {
     const { sourcePlatforms } = await import('../../src/image/platforms.ts');
     const dir = join(await testdir(), 'platforms');
-    const index = imageIndex([imageManifest([randomBlob(10)], 'linux/amd64'), imageManifest([randomBlob(10)], 'linux/arm64')]);
+    const index = imageIndex([
+      imageManifest([randomBlob(10)], 'linux/amd64'),
+      imageManifest([randomBlob(10)], 'linux/arm64'),
+    ]);
     const single = imageManifest([randomBlob(10)], 'linux/arm64');
-    await writeLayout(dir, [{ root: index, ref: 'multi' }, { root: single, ref: 'arm' }]);
+    await writeLayout(dir, [
+      { root: index, ref: 'multi' },
+      { root: single, ref: 'arm' },
+    ]);
     const signal = new AbortController().signal;
-    expect(await sourcePlatforms(`oci:${dir}:multi`, signal)).toEqual({ image: `oci:${dir}:multi`, digest: index.digest, kind: 'index', platforms: ['linux/amd64', 'linux/arm64'] });
-    expect(await sourcePlatforms(`oci:${dir}:arm`, signal)).toMatchObject({ kind: 'manifest', platforms: ['linux/arm64'] });
+    expect(await sourcePlatforms(`oci:${dir}:multi`, signal)).toEqual({
+      image: `oci:${dir}:multi`,
+      digest: index.digest,
+      kind: 'index',
+      platforms: ['linux/amd64', 'linux/arm64'],
+    });
+    expect(await sourcePlatforms(`oci:${dir}:arm`, signal)).toMatchObject({
+      kind: 'manifest',
+      platforms: ['linux/arm64'],
+    });
   });
 });

@@ -51,7 +51,7 @@ describe('layerEntries: tar headers without file contents', () => {
   it('reads an uncompressed 20 MiB layer by windows, without downloading the weights', async () => {
     const bytes = await tarOf({ 'models/config.json': '{}', 'models/weights.bin': Buffer.alloc(20 * 2 ** 20, 1) });
     const blob = countingBlob(bytes, 'application/vnd.oci.image.layer.v1.tar');
-    const entries = await layerEntries(blob);
+    const entries = await layerEntries(blob, new AbortController().signal);
     expect(entries.map((e) => [e.path, e.type, e.size])).toEqual([
       ['models/config.json', 'file', 2],
       ['models/weights.bin', 'file', 20 * 2 ** 20],
@@ -62,7 +62,10 @@ describe('layerEntries: tar headers without file contents', () => {
   it('reads a gzip layer by streaming it, with PAX long names and modes', async () => {
     const long = `models/${'x'.repeat(150)}.json`;
     const bytes = await tarOf({ [long]: 'a', 'bin/busybox': 'b' }, ['--format=pax', '-z']);
-    const entries = await layerEntries(countingBlob(bytes, 'application/vnd.oci.image.layer.v1.tar+gzip'));
+    const entries = await layerEntries(
+      countingBlob(bytes, 'application/vnd.oci.image.layer.v1.tar+gzip'),
+      new AbortController().signal,
+    );
     expect(entries.map((e) => e.path)).toContain(long);
     expect(entries.find((e) => e.path === 'bin/busybox')?.mode).toBe(0o644);
   });

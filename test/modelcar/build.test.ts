@@ -29,8 +29,21 @@ afterAll(async () => {
   await Promise.all([proxy.close(), registry.stop()]);
 });
 
-function build(modelDir: string, tag: string, onEvent: (event: PushEvent) => void, extra: Partial<ModelcarBuildInput> = {}): ReturnType<typeof modelcarBuild> {
-  return modelcarBuild(modelcarInput({ modelDir, image: `${registry.host}/models/changing:${tag}`, base: base.reference, onEvent, ...extra }));
+function build(
+  modelDir: string,
+  tag: string,
+  onEvent: (event: PushEvent) => void,
+  extra: Partial<ModelcarBuildInput> = {},
+): ReturnType<typeof modelcarBuild> {
+  return modelcarBuild(
+    modelcarInput({
+      modelDir,
+      image: `${registry.host}/models/changing:${tag}`,
+      base: base.reference,
+      onEvent,
+      ...extra,
+    }),
+  );
 }
 
 /** The requests that would change a registry: uploads, mounts, manifests. */
@@ -52,7 +65,9 @@ describe('modelcar build while the model changes', () => {
     };
     await expect(build(dir, 'v1', onEvent)).rejects.toThrow(/weights\.safetensors changed while it was being uploaded/);
     expect(appended).toBe(true);
-    await expect(inspectRaw(registry, 'models/changing:v1')).rejects.toThrow(/manifest unknown|name unknown|not found/i);
+    await expect(inspectRaw(registry, 'models/changing:v1')).rejects.toThrow(
+      /manifest unknown|name unknown|not found/i,
+    );
     // Once the writer is done, the same directory builds.
     const done = await build(dir, 'v2', () => undefined);
     expect(done.contract.problems).toEqual([]);
@@ -69,9 +84,16 @@ describe('modelcar build refuses what cannot work before any upload', () => {
     await truncate(join(dir, 'huge.gguf'), 53_000 * 2 ** 20);
     proxy.reset();
     // The destination is an ECR host nothing answers for: any request to it would fail otherwise.
-    const refused = build(dir, 'v1', () => undefined, { image: `${ECR_IMAGE}:huge`, base: `${proxy.host}/base/busybox:1`, uploadMode: 'chunked', chunkSize: 8 * 2 ** 20 });
+    const refused = build(dir, 'v1', () => undefined, {
+      image: `${ECR_IMAGE}:huge`,
+      base: `${proxy.host}/base/busybox:1`,
+      uploadMode: 'chunked',
+      chunkSize: 8 * 2 ** 20,
+    });
     await expect(refused).rejects.toThrow(UsageError);
-    await expect(refused).rejects.toThrow(/models\/huge\.gguf is .*53,000 MiB.*: above ECR's limit of 52,000 MiB per layer/);
+    await expect(refused).rejects.toThrow(
+      /models\/huge\.gguf is .*53,000 MiB.*: above ECR's limit of 52,000 MiB per layer/,
+    );
     await expect(refused).rejects.toMatchObject({ exitCode: 2 });
     expect(writes()).toEqual([]);
   });
@@ -79,14 +101,24 @@ describe('modelcar build refuses what cannot work before any upload', () => {
   it('a --chunk-size outside ECR part limits: exit 2 before anything is read', async () => {
     const dir = await testdir({ 'config.json': '{}' });
     proxy.reset();
-    await expect(build(dir, 'v1', () => undefined, { image: `${ECR_IMAGE}:chunk`, base: `${proxy.host}/base/busybox:1`, chunkSize: 2 ** 20 })).rejects.toThrow(/--chunk-size 1048576 is outside ECR's part limits/);
+    await expect(
+      build(dir, 'v1', () => undefined, {
+        image: `${ECR_IMAGE}:chunk`,
+        base: `${proxy.host}/base/busybox:1`,
+        chunkSize: 2 ** 20,
+      }),
+    ).rejects.toThrow(/--chunk-size 1048576 is outside ECR's part limits/);
     expect(proxy.log).toEqual([]);
   });
 
   it('a --max-layers with no room beside the base: a usage error naming the flag, nothing written', async () => {
     const dir = await testdir({ 'config.json': '{}' });
     proxy.reset();
-    const refused = build(dir, 'v1', () => undefined, { image: `${proxy.host}/models/too-few:v1`, base: `${proxy.host}/base/busybox:1`, maxLayers: 1 });
+    const refused = build(dir, 'v1', () => undefined, {
+      image: `${proxy.host}/models/too-few:v1`,
+      base: `${proxy.host}/base/busybox:1`,
+      maxLayers: 1,
+    });
     await expect(refused).rejects.toThrow(UsageError);
     await expect(refused).rejects.toThrow(/--max-layers 1 leaves no layer for the model: the base has 1/);
     expect(writes()).toEqual([]);
@@ -95,7 +127,11 @@ describe('modelcar build refuses what cannot work before any upload', () => {
   it('a model outside /models breaks the contract: refused before any upload, the destination never read', async () => {
     const dir = await testdir({ 'config.json': '{}' });
     proxy.reset();
-    const refused = build(dir, 'v1', () => undefined, { image: `${proxy.host}/models/elsewhere:v1`, base: `${proxy.host}/base/busybox:1`, modelsPath: '/data' });
+    const refused = build(dir, 'v1', () => undefined, {
+      image: `${proxy.host}/models/elsewhere:v1`,
+      base: `${proxy.host}/base/busybox:1`,
+      modelsPath: '/data',
+    });
     await expect(refused).rejects.toThrow(ModelcarContractError);
     await expect(refused).rejects.toThrow(/models\/elsewhere:v1 has no \/models/);
     expect(writes()).toEqual([]);

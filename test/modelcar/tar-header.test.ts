@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { tarHeader } from '../../src/modelcar/tar-header.ts';
 
 /** Parse one header with tar-stream (an independent reader) and return the name and size it sees. */
-function parse(header: Buffer): Promise<{ name: string; size: number | undefined; linkname: string | null | undefined }> {
+function parse(
+  header: Buffer,
+): Promise<{ name: string; size: number | undefined; linkname: string | null | undefined }> {
   return new Promise((resolve, reject) => {
     const parser = extract();
     parser.on('entry', (h, stream) => {
@@ -30,7 +32,9 @@ describe('tarHeader', () => {
 
   it('carries a long symlink target in PAX linkpath', async () => {
     const linkname = `../${'t'.repeat(150)}`;
-    expect((await parse(tarHeader({ name: 'models/l', type: 'symlink', size: 0, linkname, mtime: 0 }))).linkname).toBe(linkname);
+    expect((await parse(tarHeader({ name: 'models/l', type: 'symlink', size: 0, linkname, mtime: 0 }))).linkname).toBe(
+      linkname,
+    );
   });
 
   it('writes plain ustar (one block) when it can', () => {

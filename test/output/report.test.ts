@@ -26,30 +26,48 @@ describe('JSON output', () => {
   it('validates against schema/report.schema.json', () => {
     const parsed: unknown = JSON.parse(renderJson(sampleReport()));
     expect(reportSchemaErrors(parsed)).toEqual([]);
-    expect(parsed).toMatchObject({ schemaVersion: 1, checks: [{ id: 'ecr-uri', status: 'pass', remediation: null, durationMs: 3 }, {}, {}, {}] });
+    expect(parsed).toMatchObject({
+      schemaVersion: 1,
+      checks: [{ id: 'ecr-uri', status: 'pass', remediation: null, durationMs: 3 }, {}, {}, {}],
+    });
   });
 
   it('the schema rejects a fail without remediation', () => {
     const report: unknown = JSON.parse(renderJson(sampleReport()));
-    const broken: unknown = JSON.parse(JSON.stringify(report).replace('"chmod 777 /kaniko\\nin the executor image"', 'null'));
+    const broken: unknown = JSON.parse(
+      JSON.stringify(report).replace('"chmod 777 /kaniko\\nin the executor image"', 'null'),
+    );
     expect(reportSchemaErrors(broken).join('\n')).toMatch(/remediation/);
   });
 });
 
 describe('JUnit output', () => {
-  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testcase' || name === 'property' });
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => name === 'testcase' || name === 'property',
+  });
 
   it('maps fail to <failure>, skip to <skipped>, warn to a property and system-out', () => {
     const xml: unknown = parser.parse(renderJunit(sampleReport()));
-    expect(xml).toMatchObject({ testsuites: { tests: '4', failures: '1', skipped: '1', testsuite: { name: 'preflight check' } } });
+    expect(xml).toMatchObject({
+      testsuites: { tests: '4', failures: '1', skipped: '1', testsuite: { name: 'preflight check' } },
+    });
     const cases = ['testsuites', 'testsuite', 'testcase'];
     expect(xml).toHaveProperty([...cases, '0', 'name'], 'ecr-uri: stub ecr-uri');
     expect(xml).toHaveProperty([...cases, '0', 'system-out'], 'account 123456789012 & region eu-west-1\ntag: v1');
     expect(xml).not.toHaveProperty([...cases, '0', 'failure']);
     expect(xml).toHaveProperty([...cases, '1', 'properties', 'property', '0'], { name: 'status', value: 'warn' });
-    expect(xml).toHaveProperty([...cases, '1', 'system-out'], 'WARN: config.json is group-readable\nchmod 600 "/tmp/.docker/config.json"');
+    expect(xml).toHaveProperty(
+      [...cases, '1', 'system-out'],
+      'WARN: config.json is group-readable\nchmod 600 "/tmp/.docker/config.json"',
+    );
     expect(xml).not.toHaveProperty([...cases, '1', 'failure']);
-    expect(xml).toHaveProperty([...cases, '2', 'failure'], { message: '/kaniko is mode 755 <not 777>', type: 'fail', '#text': 'chmod 777 /kaniko\nin the executor image' });
+    expect(xml).toHaveProperty([...cases, '2', 'failure'], {
+      message: '/kaniko is mode 755 <not 777>',
+      type: 'fail',
+      '#text': 'chmod 777 /kaniko\nin the executor image',
+    });
     expect(xml).toHaveProperty([...cases, '3', 'skipped'], { message: 'no ServiceAccount given' });
   });
 });
@@ -58,8 +76,12 @@ describe('text output', () => {
   it('prints a summary and a remediation block for each warn and fail, not for pass or skip', () => {
     const text = renderSummary(sampleReport(), plain);
     expect(text).toContain('1 passed, 1 warned, 1 failed, 1 skipped in 1s');
-    expect(text).toContain('WARN docker-config: config.json is group-readable\n  → chmod 600 "/tmp/.docker/config.json"');
-    expect(text).toContain('FAIL kaniko-dir: /kaniko is mode 755 <not 777>\n  → chmod 777 /kaniko\n    in the executor image');
+    expect(text).toContain(
+      'WARN docker-config: config.json is group-readable\n  → chmod 600 "/tmp/.docker/config.json"',
+    );
+    expect(text).toContain(
+      'FAIL kaniko-dir: /kaniko is mode 755 <not 777>\n  → chmod 777 /kaniko\n    in the executor image',
+    );
     expect(text).not.toContain('no ServiceAccount given');
   });
 

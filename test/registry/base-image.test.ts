@@ -18,7 +18,14 @@ const arm = imageManifest([randomBlob(200_000)], 'linux/arm64');
 const armOnly = imageManifest([randomBlob(1000)], 'linux/arm64');
 
 async function push(repository: string, root: ManifestNode): Promise<void> {
-  await pushImage(sourceImage(root), { transport, repository, tag: 'v1', mode: 'stream', chunkSize: 2 ** 20, concurrency: 2 });
+  await pushImage(sourceImage(root), {
+    transport,
+    repository,
+    tag: 'v1',
+    mode: 'stream',
+    chunkSize: 2 ** 20,
+    concurrency: 2,
+  });
 }
 
 beforeAll(async () => {
@@ -63,8 +70,12 @@ describe('resolveBaseImage against a real registry', () => {
   });
 
   it('refuses a base without the target platform, naming what it offers', async () => {
-    await expect(resolveBaseImage(transport, 'base/multi', 'v1', 'linux/s390x')).rejects.toThrow(/base\/multi:v1 has no linux\/s390x image \(it offers linux\/amd64, linux\/arm64\)/);
-    await expect(resolveBaseImage(transport, 'base/arm', 'v1', 'linux/amd64')).rejects.toThrow(/base\/arm:v1 is linux\/arm64, not linux\/amd64/);
+    await expect(resolveBaseImage(transport, 'base/multi', 'v1', 'linux/s390x')).rejects.toThrow(
+      /base\/multi:v1 has no linux\/s390x image \(it offers linux\/amd64, linux\/arm64\)/,
+    );
+    await expect(resolveBaseImage(transport, 'base/arm', 'v1', 'linux/amd64')).rejects.toThrow(
+      /base\/arm:v1 is linux\/arm64, not linux\/amd64/,
+    );
   });
 
   it('reads a digest-pinned base from the cache without a single request, and refetches a tampered entry', async () => {
@@ -73,23 +84,37 @@ describe('resolveBaseImage against a real registry', () => {
     const index = imageIndex([amd, arm]);
     const first = await resolveBaseImage(transport, 'base/multi', 'v1', 'linux/amd64', { cache });
     // Port 1 on loopback refuses connections: any request would fail the resolve.
-    const offline = new RegistryTransport({ registry: '127.0.0.1:1', credentials: () => Promise.resolve(undefined), retry: { attempts: 1, baseMs: 1, maxMs: 1 } });
+    const offline = new RegistryTransport({
+      registry: '127.0.0.1:1',
+      credentials: () => Promise.resolve(undefined),
+      retry: { attempts: 1, baseMs: 1, maxMs: 1 },
+    });
     try {
       for (const reference of [index.digest, amd.digest]) {
         const cached = await resolveBaseImage(offline, 'base/multi', reference, 'linux/amd64', { cache });
         expect(cached.manifest).toEqual(first.manifest);
         expect(cached.configJson).toEqual(first.configJson);
       }
-      await expect(resolveBaseImage(offline, 'base/multi', arm.digest, 'linux/arm64', { cache })).rejects.toThrow(/127\.0\.0\.1:1/);
+      await expect(resolveBaseImage(offline, 'base/multi', arm.digest, 'linux/arm64', { cache })).rejects.toThrow(
+        /127\.0\.0\.1:1/,
+      );
     } finally {
       await offline.close();
     }
     const entries = await readdir(join(dir, 'content'));
-    for (const entry of entries) await writeFile(join(dir, 'content', entry), JSON.stringify({ mediaType: 'x', data: Buffer.from('{}').toString('base64') }));
-    expect((await resolveBaseImage(transport, 'base/multi', index.digest, 'linux/amd64', { cache })).configJson).toEqual(first.configJson);
+    for (const entry of entries)
+      await writeFile(
+        join(dir, 'content', entry),
+        JSON.stringify({ mediaType: 'x', data: Buffer.from('{}').toString('base64') }),
+      );
+    expect(
+      (await resolveBaseImage(transport, 'base/multi', index.digest, 'linux/amd64', { cache })).configJson,
+    ).toEqual(first.configJson);
   });
 
   it('says when the base does not exist', async () => {
-    await expect(resolveBaseImage(transport, 'base/none', 'v1', 'linux/amd64')).rejects.toThrow(/base image .*base\/none:v1 does not exist/);
+    await expect(resolveBaseImage(transport, 'base/none', 'v1', 'linux/amd64')).rejects.toThrow(
+      /base image .*base\/none:v1 does not exist/,
+    );
   });
 });

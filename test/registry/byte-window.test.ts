@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { byteWindow } from '../../src/registry/byte-window.ts';
 
 function source(sizes: readonly number[]): { stream: Readable; destroyed: () => boolean } {
-  const stream = Readable.from(sizes.map((n, i) => Buffer.alloc(n, i + 1)), { objectMode: false });
+  const stream = Readable.from(
+    sizes.map((n, i) => Buffer.alloc(n, i + 1)),
+    { objectMode: false },
+  );
   return { stream, destroyed: () => stream.destroyed };
 }
 
@@ -39,6 +42,8 @@ describe('byteWindow', () => {
   });
 
   it('fails when the source ends early', async () => {
-    await expect(drain(byteWindow(source([4]).stream, 10, () => undefined))).rejects.toThrow(/source ended 6 bytes early/);
+    await expect(drain(byteWindow(source([4]).stream, 10, () => undefined))).rejects.toThrow(
+      /source ended 6 bytes early/,
+    );
   });
 });

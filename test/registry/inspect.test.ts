@@ -12,7 +12,14 @@ let registry: RegistryHandle;
 async function push(repository: string, root: ManifestNode): Promise<void> {
   const transport = await testTransport(registry.host, registry);
   try {
-    await pushImage(sourceImage(root), { transport, repository, tag: 'v1', mode: 'stream', chunkSize: 2 ** 20, concurrency: 2 });
+    await pushImage(sourceImage(root), {
+      transport,
+      repository,
+      tag: 'v1',
+      mode: 'stream',
+      chunkSize: 2 ** 20,
+      concurrency: 2,
+    });
   } finally {
     await transport.close();
   }
@@ -23,7 +30,10 @@ beforeAll(async () => {
   await Promise.all([
     push('app/arm', imageManifest([randomBlob(1000)], 'linux/arm64')),
     push('app/amd', imageManifest([randomBlob(1000)], 'linux/amd64')),
-    push('app/multi', imageIndex([imageManifest([randomBlob(10)], 'linux/amd64'), imageManifest([randomBlob(10)], 'linux/arm64')])),
+    push(
+      'app/multi',
+      imageIndex([imageManifest([randomBlob(10)], 'linux/amd64'), imageManifest([randomBlob(10)], 'linux/arm64')]),
+    ),
   ]);
 });
 
@@ -46,13 +56,25 @@ describe('registryPlatforms against a real docker-registry', () => {
   });
 
   it('says plainly when the image does not exist', async () => {
-    await expect(registryPlatforms(`${registry.host}/app/none:v1`, options())).rejects.toThrow(/app\/none:v1: no such image/);
+    await expect(registryPlatforms(`${registry.host}/app/none:v1`, options())).rejects.toThrow(
+      /app\/none:v1: no such image/,
+    );
   });
 });
 
 describe('preflight check --only image-architecture (the built CLI against the registry)', () => {
   it('fails an arm64-only image for linux/amd64 nodes, exit 3, with the rebuild command', async () => {
-    const result = await runCli(['check', '--only', 'image-architecture', '--image', `${registry.host}/app/arm:v1`, '--image', `${registry.host}/app/multi:v1`, '--output', 'json']);
+    const result = await runCli([
+      'check',
+      '--only',
+      'image-architecture',
+      '--image',
+      `${registry.host}/app/arm:v1`,
+      '--image',
+      `${registry.host}/app/multi:v1`,
+      '--output',
+      'json',
+    ]);
     expect(result.code).toBe(3);
     const report: unknown = JSON.parse(result.stdout);
     expect(report).toMatchObject({ checks: [{ id: 'image-architecture', status: 'fail' }] });
@@ -61,7 +83,15 @@ describe('preflight check --only image-architecture (the built CLI against the r
   });
 
   it('passes when every image offers the platform', async () => {
-    const result = await runCli(['check', '--only', 'image-architecture', '--image', `${registry.host}/app/amd:v1`, '--base-image', `${registry.host}/app/multi:v1`]);
+    const result = await runCli([
+      'check',
+      '--only',
+      'image-architecture',
+      '--image',
+      `${registry.host}/app/amd:v1`,
+      '--base-image',
+      `${registry.host}/app/multi:v1`,
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/all 2 images offer linux\/amd64/);

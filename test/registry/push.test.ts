@@ -9,10 +9,18 @@ import { type RegistryHandle, startRegistry } from '../support/registry.ts';
 const MiB = 2 ** 20;
 
 // One registry of each kind the issue names; each test uses its own repository.
-const registries: Record<'plain' | 'htpasswd' | 'tls', RegistryHandle | undefined> = { plain: undefined, htpasswd: undefined, tls: undefined };
+const registries: Record<'plain' | 'htpasswd' | 'tls', RegistryHandle | undefined> = {
+  plain: undefined,
+  htpasswd: undefined,
+  tls: undefined,
+};
 
 beforeAll(async () => {
-  [registries.plain, registries.htpasswd, registries.tls] = await Promise.all([startRegistry(), startRegistry({ auth: 'htpasswd' }), startRegistry({ auth: 'htpasswd', tls: true })]);
+  [registries.plain, registries.htpasswd, registries.tls] = await Promise.all([
+    startRegistry(),
+    startRegistry({ auth: 'htpasswd' }),
+    startRegistry({ auth: 'htpasswd', tls: true }),
+  ]);
 });
 
 afterAll(async () => {
@@ -25,7 +33,12 @@ function registry(kind: keyof typeof registries): RegistryHandle {
   return handle;
 }
 
-async function push<T extends ManifestNode>(kind: keyof typeof registries, repository: string, root: T, options: { mode?: UploadMode; mountFrom?: string[]; tag?: string } = {}) {
+async function push<T extends ManifestNode>(
+  kind: keyof typeof registries,
+  repository: string,
+  root: T,
+  options: { mode?: UploadMode; mountFrom?: string[]; tag?: string } = {},
+) {
   const log = testLog();
   const transport = await testTransport(registry(kind).host, registry(kind), log);
   const events: PushEvent[] = [];
@@ -88,7 +101,10 @@ describe('pushImage against a real docker-registry', () => {
     const { result, events } = await push('plain', 'team/multi', index);
     expect(result.digest).toBe(index.digest);
     expect(result.manifests).toEqual([...index.children.map((c) => c.digest), index.digest]);
-    expect(events.filter((e) => e.type === 'manifest').map((e) => e.reference)).toEqual([...index.children.map((c) => c.digest), 'v1']);
+    expect(events.filter((e) => e.type === 'manifest').map((e) => e.reference)).toEqual([
+      ...index.children.map((c) => c.digest),
+      'v1',
+    ]);
     // The shared layer is pushed once.
     expect(result.blobs.filter((b) => b.digest === shared.digest)).toHaveLength(1);
     expect(await inspectRaw(registry('plain'), 'team/multi:v1')).toBe(index.bytes.toString());
@@ -106,6 +122,8 @@ describe('pushImage against a real docker-registry', () => {
     expect(password.length).toBeGreaterThan(8);
     expect(log.lines.length).toBeGreaterThan(0);
     expect(log.lines.join('\n')).not.toContain(password);
-    expect(log.lines.join('\n')).not.toContain(Buffer.from(`${registry('htpasswd').username ?? ''}:${password}`).toString('base64'));
+    expect(log.lines.join('\n')).not.toContain(
+      Buffer.from(`${registry('htpasswd').username ?? ''}:${password}`).toString('base64'),
+    );
   });
 });

@@ -17,7 +17,10 @@ describe('parseReference', () => {
     ['Registry/app', { registry: 'Registry', repository: 'app' }],
     [`quay.io/org/app@${SHA}`, { registry: 'quay.io', repository: 'org/app', digest: SHA }],
     [`quay.io/org/app:v1@${SHA}`, { registry: 'quay.io', repository: 'org/app', tag: 'v1', digest: SHA }],
-    ['123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/mistral-24b:v1', { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repository: 'team/mistral-24b', tag: 'v1' }],
+    [
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/mistral-24b:v1',
+      { registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com', repository: 'team/mistral-24b', tag: 'v1' },
+    ],
     ['docker://quay.io/a/b__c.d-e:x', { registry: 'quay.io', repository: 'a/b__c.d-e', tag: 'x' }],
   ])('%s', (input, expected) => {
     expect(parseReference(input)).toEqual(expected);
@@ -46,7 +49,11 @@ describe('parseReference', () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toMatchObject({ message: 'invalid image reference "quay.io/Org/App": repository names must be lowercase', hint: 'use "org/app"', exitCode: 2 });
+    expect(error).toMatchObject({
+      message: 'invalid image reference "quay.io/Org/App": repository names must be lowercase',
+      hint: 'use "org/app"',
+      exitCode: 2,
+    });
   });
 });
 

@@ -14,7 +14,10 @@ const plugin = (id: string, extra = ''): string =>
 async function loadError(files: Record<string, string>, names: string[]): Promise<unknown> {
   const dir = await testdir(files);
   try {
-    await loadChecks(builtins, names.map((n) => join(dir, n)));
+    await loadChecks(
+      builtins,
+      names.map((n) => join(dir, n)),
+    );
   } catch (error) {
     return error;
   }
@@ -38,11 +41,27 @@ describe('loadChecks', () => {
     ['a module that fails to import', { 'p.mjs': 'export default {;' }, /plugin .*p\.mjs: failed to import/],
     ['a missing file', {}, /plugin .*p\.mjs: failed to import/],
     ['no default export', { 'p.mjs': 'export const x = 1;\n' }, /plugin .*p\.mjs: not a check: no default export/],
-    ['a bad id', { 'p.mjs': plugin('Team_Check') }, /not a check: "id" must be a kebab-case string \(got "Team_Check"\)/],
-    ['a bad scope', { 'p.mjs': plugin('team').replace("'any'", "'cluster'") }, /"scope" must be laptop, pod or any \(got "cluster"\)/],
-    ['no run', { 'p.mjs': "export default { id: 'x', title: 't', scope: 'any', inspects: 'i' };\n" }, /"run" must be an async function/],
+    [
+      'a bad id',
+      { 'p.mjs': plugin('Team_Check') },
+      /not a check: "id" must be a kebab-case string \(got "Team_Check"\)/,
+    ],
+    [
+      'a bad scope',
+      { 'p.mjs': plugin('team').replace("'any'", "'cluster'") },
+      /"scope" must be laptop, pod or any \(got "cluster"\)/,
+    ],
+    [
+      'no run',
+      { 'p.mjs': "export default { id: 'x', title: 't', scope: 'any', inspects: 'i' };\n" },
+      /"run" must be an async function/,
+    ],
     ['a non-function appliesTo', { 'p.mjs': plugin('team', 'appliesTo: true,') }, /"appliesTo" must be a function/],
-    ['an id a built-in has', { 'p.mjs': plugin('ecr-uri') }, /plugin .*p\.mjs: check id "ecr-uri" is already defined by built-in/],
+    [
+      'an id a built-in has',
+      { 'p.mjs': plugin('ecr-uri') },
+      /plugin .*p\.mjs: check id "ecr-uri" is already defined by built-in/,
+    ],
   ])('rejects %s with a config error naming the plugin file', async (_name, files, message) => {
     const error = await loadError(files, ['p.mjs']);
     expect(error).toBeInstanceOf(ConfigError);
@@ -52,6 +71,8 @@ describe('loadChecks', () => {
 
   it('rejects the same id from two plugins, naming both', async () => {
     const error = await loadError({ 'a.mjs': plugin('team'), 'b.mjs': plugin('team') }, ['a.mjs', 'b.mjs']);
-    expect(error instanceof Error && error.message).toMatch(/plugin .*b\.mjs: check id "team" is already defined by plugin .*a\.mjs/);
+    expect(error instanceof Error && error.message).toMatch(
+      /plugin .*b\.mjs: check id "team" is already defined by plugin .*a\.mjs/,
+    );
   });
 });

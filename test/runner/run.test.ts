@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fail, pass, skip, warn } from '../../src/plugin.ts';
+import { type CheckResult, fail, pass, skip, warn } from '../../src/plugin.ts';
+import { loadChecks } from '../../src/runner/plugins.ts';
 import { type RunEvent, type RunOptions, runChecks } from '../../src/runner/run.ts';
 import { fakeContext } from '../support/context.ts';
 import { gate, stubCheck } from '../support/checks.ts';
+import { testdir } from '../support/testdir.ts';
 
 const context = fakeContext();
 
@@ -28,8 +31,16 @@ describe('runChecks', () => {
       }),
     ];
     const events: string[] = [];
-    const report = await runChecks(options({ checks, onEvent: (e) => events.push(`${e.type}:${e.type === 'start' ? e.check.id : e.outcome.check.id}`) }));
-    expect(report.outcomes.map((o) => [o.check.id, o.result.status])).toEqual([['slow', 'pass'], ['fast', 'warn']]);
+    const report = await runChecks(
+      options({
+        checks,
+        onEvent: (e) => events.push(`${e.type}:${e.type === 'start' ? e.check.id : e.outcome.check.id}`),
+      }),
+    );
+    expect(report.outcomes.map((o) => [o.check.id, o.result.status])).toEqual([
+      ['slow', 'pass'],
+      ['fast', 'warn'],
+    ]);
     expect(events).toEqual(['start:slow', 'start:fast', 'finish:fast', 'finish:slow']);
     expect(report.aborted).toBe(false);
   });
@@ -48,7 +59,9 @@ describe('runChecks', () => {
       }),
     );
     const started: string[] = [];
-    const done = runChecks(options({ checks, concurrency, onEvent: (e: RunEvent) => e.type === 'start' && started.push(e.check.id) }));
+    const done = runChecks(
+      options({ checks, concurrency, onEvent: (e: RunEvent) => e.type === 'start' && started.push(e.check.id) }),
+    );
     // Release the checks one by one, each only after the runner has had a chance to start more.
     for (const g of gates) {
       await vi.waitFor(() => expect(started.length).toBeGreaterThan(0));
@@ -117,16 +130,30 @@ describe('runChecks', () => {
   });
 
   it.each([
-    ['pod check in a laptop run', { scope: 'pod' as const }, 'laptop' as const, /runs in pod scope only; this run is laptop/],
-    ['laptop check in a pod run', { scope: 'laptop' as const }, 'pod' as const, /runs in laptop scope only; this run is pod/],
+    [
+      'pod check in a laptop run',
+      { scope: 'pod' as const },
+      'laptop' as const,
+      /runs in pod scope only; this run is laptop/,
+    ],
+    [
+      'laptop check in a pod run',
+      { scope: 'laptop' as const },
+      'pod' as const,
+      /runs in laptop scope only; this run is pod/,
+    ],
     ['appliesTo reason', { appliesTo: () => 'no ECR URI configured' }, 'laptop' as const, /^no ECR URI configured$/],
     ['appliesTo false', { appliesTo: () => false }, 'laptop' as const, /^does not apply here$/],
   ])('skips a %s with the reason', async (_name, extra, scope, reason) => {
     let ran = false;
-    const check = stubCheck('x', () => {
-      ran = true;
-      return Promise.resolve(fail('ran', { remediation: 'r' }));
-    }, extra);
+    const check = stubCheck(
+      'x',
+      () => {
+        ran = true;
+        return Promise.resolve(fail('ran', { remediation: 'r' }));
+      },
+      extra,
+    );
     const report = await runChecks(options({ checks: [check], context: { ...context, scope } }));
     const result = report.outcomes[0]?.result;
     expect(result?.status).toBe('skip');
@@ -136,8 +163,77 @@ describe('runChecks', () => {
 
   it('runs an any-scope check in both scopes', async () => {
     for (const scope of ['laptop', 'pod'] as const) {
-      const report = await runChecks(options({ checks: [stubCheck('any', pass('ran'))], context: { ...context, scope } }));
+      const report = await runChecks(
+        options({ checks: [stubCheck('any', pass('ran'))], context: { ...context, scope } }),
+      );
       expect(report.outcomes[0]?.result).toEqual(pass('ran'));
     }
+  });
+});
+
+describe('runChecks validates every result', () => {
+  /** A plain-object plugin whose run() returns `result` (JS source): what a plugin without defineCheck can do. */
+  async function runPlainPlugin(result: string): Promise<{ result: CheckResult; label: string }> {
+    const dir = await testdir({
+      'team.mjs': `export default { id: 'team-x', title: 'team', scope: 'any', inspects: 'nothing', run: async () => (${result}) };\n`,
+    });
+    const set = await loadChecks([], [join(dir, 'team.mjs')]);
+    const report = await runChecks(options({ checks: set.checks, origin: (c) => set.origins.get(c) ?? 'built-in' }));
+    const outcome = report.outcomes[0];
+    if (outcome === undefined) throw new Error('no outcome');
+    return { result: outcome.result, label: set.origins.get(outcome.check) ?? '' };
+  }
+
+  it.each([
+    ['a fail without remediation', `{ status: 'fail', message: 'quota exceeded' }`, /"fail".*"remediation"/],
+    [
+      'a warn with an empty remediation',
+      `{ status: 'warn', message: 'cold', remediation: '' }`,
+      /"warn".*"remediation"/,
+    ],
+    ['a remediation that is not a string', `{ status: 'fail', message: 'x', remediation: 42 }`, /"remediation"/],
+    [
+      'an unknown status',
+      `{ status: 'ok', message: 'fine' }`,
+      /"status" must be pass, warn, fail or skip \(got "ok"\)/,
+    ],
+    ['nothing', 'undefined', /not a result object/],
+    ['a skip without reason', `{ status: 'skip' }`, /"skip".*"reason"/],
+    ['a pass without message', `{ status: 'pass' }`, /"message"/],
+    ['details that are not strings', `{ status: 'pass', message: 'ok', details: [1] }`, /"details"/],
+  ])('turns %s into a failure naming the check and the plugin file', async (_name, result, problem) => {
+    const { result: got, label } = await runPlainPlugin(result);
+    expect(label).toMatch(/^plugin .*team\.mjs$/);
+    expect(got.status).toBe('fail');
+    if (got.status !== 'fail') return;
+    expect(got.message).toMatch(/team-x/);
+    expect(got.message).toContain(label);
+    expect(got.message).toMatch(problem);
+    expect(got.remediation).toMatch(/warn\(\), fail\(\)/);
+    expect(got.remediation).not.toMatch(/bug in preflight/);
+  });
+
+  it('passes a well-formed plain-object result through unchanged', async () => {
+    const { result } = await runPlainPlugin(
+      `{ status: 'warn', message: 'cold', remediation: 'make warm', details: ['a'] }`,
+    );
+    expect(result).toEqual(warn('cold', { remediation: 'make warm', details: ['a'] }));
+  });
+
+  it('calls an invalid result of a built-in a bug in preflight', async () => {
+    const set = await loadChecks(
+      [],
+      [
+        join(
+          await testdir({
+            'b.mjs': `export default { id: 'b', title: 't', scope: 'any', inspects: 'i', run: async () => ({ status: 'fail', message: 'm' }) };\n`,
+          }),
+          'b.mjs',
+        ),
+      ],
+    );
+    const report = await runChecks(options({ checks: set.checks, origin: () => 'built-in' }));
+    const result = report.outcomes[0]?.result;
+    expect(result?.status === 'fail' && result.remediation).toMatch(/bug in preflight/);
   });
 });

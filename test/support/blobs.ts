@@ -17,8 +17,12 @@ export function sha256(bytes: Buffer | string): string {
  * A blob held in memory that streams in 64 KiB pieces from any offset, like a file would.
  * `corrupt` serves different bytes than the digest promises (a damaged archive).
  */
-export function memoryBlob(bytes: Buffer, options: { readonly mediaType?: string; readonly corrupt?: boolean } = {}): MemoryBlob {
-  const served = options.corrupt === true ? Buffer.from(bytes.map((b, i) => (i === bytes.length - 1 ? b ^ 0xff : b))) : bytes;
+export function memoryBlob(
+  bytes: Buffer,
+  options: { readonly mediaType?: string; readonly corrupt?: boolean } = {},
+): MemoryBlob {
+  const served =
+    options.corrupt === true ? Buffer.from(bytes.map((b, i) => (i === bytes.length - 1 ? b ^ 0xff : b))) : bytes;
   const opens: number[] = [];
   return {
     digest: sha256(bytes),
@@ -48,26 +52,51 @@ export interface TestManifest extends ManifestNode {
 
 /** An OCI image manifest over `layers`, with a linux/amd64 config naming them. */
 export function imageManifest(layers: readonly MemoryBlob[], platform = 'linux/amd64'): TestManifest {
-  return manifestOf(layers, layers.map((l) => l.digest), platform, {});
+  return manifestOf(
+    layers,
+    layers.map((l) => l.digest),
+    platform,
+    {},
+  );
 }
 
 /** An OCI image manifest with explicit diff_ids (compressed layers) and container config. */
-export function manifestOf(layers: readonly MemoryBlob[], diffIds: readonly string[], platform: string, containerConfig: object): TestManifest {
+export function manifestOf(
+  layers: readonly MemoryBlob[],
+  diffIds: readonly string[],
+  platform: string,
+  containerConfig: object,
+): TestManifest {
   const [os = 'linux', architecture = 'amd64'] = platform.split('/');
   const configJson = { architecture, os, config: containerConfig, rootfs: { type: 'layers', diff_ids: diffIds } };
-  const config = memoryBlob(Buffer.from(JSON.stringify(configJson)), { mediaType: 'application/vnd.oci.image.config.v1+json' });
+  const config = memoryBlob(Buffer.from(JSON.stringify(configJson)), {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+  });
   const descriptor = (b: MemoryBlob): object => ({ mediaType: b.mediaType, digest: b.digest, size: b.size });
   const mediaType = 'application/vnd.oci.image.manifest.v1+json';
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, config: descriptor(config), layers: layers.map(descriptor) }));
-  return { mediaType, bytes, digest: sha256(bytes), blobs: [config, ...layers], children: [], platform, config, layers };
+  const bytes = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType, config: descriptor(config), layers: layers.map(descriptor) }),
+  );
+  return {
+    mediaType,
+    bytes,
+    digest: sha256(bytes),
+    blobs: [config, ...layers],
+    children: [],
+    platform,
+    config,
+    layers,
+  };
 }
 
-/** An OCI index over platform manifests. */
-export function imageIndex(children: readonly TestManifest[]): ManifestNode {
+/** An OCI index over platform manifests, or over other indexes (entries without a platform). */
+export function imageIndex(children: readonly ManifestNode[]): ManifestNode {
   const mediaType = 'application/vnd.oci.image.index.v1+json';
   const manifests = children.map((c) => {
-    const [os, architecture] = (c.platform ?? 'linux/amd64').split('/');
-    return { mediaType: c.mediaType, digest: c.digest, size: c.bytes.length, platform: { os, architecture } };
+    const entry = { mediaType: c.mediaType, digest: c.digest, size: c.bytes.length };
+    if (c.platform === undefined) return entry;
+    const [os, architecture] = c.platform.split('/');
+    return { ...entry, platform: { os, architecture } };
   });
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
   return { mediaType, bytes, digest: sha256(bytes), blobs: [], children };

@@ -29,7 +29,18 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
     await copyFile('/bin/busybox', join(root, 'bin', 'busybox'));
     for (const applet of ['sh', 'ln', 'sleep', 'ls', 'cat']) await symlink('busybox', join(root, 'bin', applet));
     const tar = join(dir, 'layer.tar');
-    await exec('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', root, '-cf', tar, 'bin']);
+    await exec('tar', [
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--numeric-owner',
+      '--mtime=@0',
+      '-C',
+      root,
+      '-cf',
+      tar,
+      'bin',
+    ]);
     const diff = memoryBlob(await readFile(tar));
     await exec('gzip', ['-n', tar]);
     const layer = memoryBlob(await readFile(`${tar}.gz`), { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
@@ -39,10 +50,27 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
     const index = imageIndex([amd64, arm64]);
     // Not push-helpers' testTransport: this file also serves the benchmark, which runs outside vitest.
     const auth = Buffer.from(`${registry.username ?? ''}:${registry.password ?? ''}`).toString('base64');
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: registry.username === undefined ? {} : { [registry.host]: { auth } } }), { mode: 0o600 });
-    const transport = await createTransport(registry.host, { env: { DOCKER_CONFIG: dir }, insecureRegistries: [], caFile: registry.caFile, log: { debug: () => undefined }, userAgent: 'preflight-test' });
+    await writeFile(
+      join(dir, 'config.json'),
+      JSON.stringify({ auths: registry.username === undefined ? {} : { [registry.host]: { auth } } }),
+      { mode: 0o600 },
+    );
+    const transport = await createTransport(registry.host, {
+      env: { DOCKER_CONFIG: dir },
+      insecureRegistries: [],
+      caFile: registry.caFile,
+      log: { debug: () => undefined },
+      userAgent: 'preflight-test',
+    });
     try {
-      await pushImage(sourceImage(index), { transport, repository, tag: '1', mode: 'stream', chunkSize: 2 ** 20, concurrency: 2 });
+      await pushImage(sourceImage(index), {
+        transport,
+        repository,
+        tag: '1',
+        mode: 'stream',
+        chunkSize: 2 ** 20,
+        concurrency: 2,
+      });
     } finally {
       await transport.close();
     }

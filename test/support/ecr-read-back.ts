@@ -7,22 +7,40 @@ import { extract } from 'tar-stream';
  * Every regular file of an image's layers, by path, read back from the ECR double the way a client
  * must read ECR: the blob GET answers 307 to storage, which is fetched without the registry's
  * Authorization (storage refuses a request carrying it, as S3 does with presigned URLs). Each blob is
- * checked against its digest. For tests and the ECR benchmark.
+ * checked against its digest. For tests and the ECR benchmark; `storageUrl` stands in for the S3
+ * origin the redirects name (the test process cannot resolve S3's host name).
  */
-export async function imageFiles(url: string, password: string, repository: string, tag: string): Promise<Map<string, Buffer>> {
+export async function imageFiles(
+  url: string,
+  storageUrl: string,
+  password: string,
+  repository: string,
+  tag: string,
+): Promise<Map<string, Buffer>> {
   const authorization = `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
-  const manifest: unknown = await (await fetch(`${url}/v2/${repository}/manifests/${tag}`, { headers: { authorization, accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
-  const layers: unknown = typeof manifest === 'object' && manifest !== null && 'layers' in manifest ? manifest.layers : [];
+  const manifest: unknown = await (
+    await fetch(`${url}/v2/${repository}/manifests/${tag}`, {
+      headers: { authorization, accept: 'application/vnd.oci.image.manifest.v1+json' },
+    })
+  ).json();
+  const layers: unknown =
+    typeof manifest === 'object' && manifest !== null && 'layers' in manifest ? manifest.layers : [];
   const files = new Map<string, Buffer>();
   for (const layer of Array.isArray(layers) ? layers.map((l: unknown) => l) : []) {
     const digest = typeof layer === 'object' && layer !== null && 'digest' in layer ? String(layer.digest) : '';
-    const redirect = await fetch(`${url}/v2/${repository}/blobs/${digest}`, { headers: { authorization }, redirect: 'manual' });
+    const redirect = await fetch(`${url}/v2/${repository}/blobs/${digest}`, {
+      headers: { authorization },
+      redirect: 'manual',
+    });
     const location = redirect.headers.get('location');
-    if (redirect.status !== 307 || location === null) throw new Error(`blob ${digest}: expected a 307 to storage, got ${redirect.status}`);
-    const bytes = Buffer.from(await (await fetch(location)).arrayBuffer());
+    if (redirect.status !== 307 || location === null)
+      throw new Error(`blob ${digest}: expected a 307 to storage, got ${redirect.status}`);
+    const stored = new URL(location);
+    const bytes = Buffer.from(await (await fetch(`${storageUrl}${stored.pathname}${stored.search}`)).arrayBuffer());
     const actual = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (actual !== digest) throw new Error(`blob ${digest} read back as ${actual}`);
-    const gzip = typeof layer === 'object' && layer !== null && 'mediaType' in layer && String(layer.mediaType).endsWith('+gzip');
+    const gzip =
+      typeof layer === 'object' && layer !== null && 'mediaType' in layer && String(layer.mediaType).endsWith('+gzip');
     for (const [path, content] of await untar(gzip ? gunzipSync(bytes) : bytes)) files.set(path, content);
   }
   return files;

@@ -2,13 +2,14 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { awsRequestHandler } from '../emulators/aws/server.ts';
 import { AwsState, type Identity } from '../emulators/aws/state.ts';
+import { ecrStorageHost } from '../emulators/ecr/blobs.ts';
 import { createEcrRegistry, type EcrRegistry } from '../emulators/ecr/registry.ts';
 import { CLI, type CliResult, REPO_ROOT, runCommand } from './cli.ts';
 import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
@@ -30,7 +31,19 @@ export interface EcrWorld {
   runCli(args: readonly string[], options?: WorldRunOptions): Promise<CliResult>;
   /** Any command inside the namespace (`getent hosts`, `sh -c`); `env` is its whole env (plus PATH when absent). */
   run(command: string, argv: readonly string[], options?: WorldRunOptions): Promise<CliResult>;
+  /**
+   * The same registry and its S3 storage on plain-HTTP loopback ports, for the test process itself
+   * (seeding a base, reading an image back), which lives outside the namespace and its host names.
+   */
+  onLoopback<T>(use: (endpoints: LoopbackEndpoints) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface LoopbackEndpoints {
+  /** `127.0.0.1:PORT` of the registry. */
+  readonly host: string;
+  /** `http://127.0.0.1:PORT` standing in for the S3 origin that blob GETs redirect to. */
+  readonly storageUrl: string;
 }
 
 export interface WorldRunOptions {
@@ -43,22 +56,34 @@ export interface WorldRunOptions {
 const FORWARDER = fileURLToPath(new URL('./netns-forward.ts', import.meta.url));
 const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 // Values reach the script through the env, never by interpolation.
-const ENTER = 'ip link set lo up && mount --bind "$PREFLIGHT_NETNS_HOSTS" /etc/hosts && exec "$PREFLIGHT_NETNS_NODE" "$PREFLIGHT_NETNS_SCRIPT" "$PREFLIGHT_NETNS_SOCKET" -- "$@"';
+const ENTER =
+  'ip link set lo up && mount --bind "$PREFLIGHT_NETNS_HOSTS" /etc/hosts && exec "$PREFLIGHT_NETNS_NODE" "$PREFLIGHT_NETNS_SCRIPT" "$PREFLIGHT_NETNS_SOCKET" -- "$@"';
 
 let support: { ok: true } | { ok: false; reason: string } | undefined;
 
 /** Whether namespaces can be made here (root, unshare, ip). Under CI=true an unsupported machine throws: a failure, never a skip. */
 export function namespaceSupport(): { ok: true } | { ok: false; reason: string } {
   support ??= probeNamespaces();
-  if (!support.ok && process.env.CI === 'true') throw new Error(`the ECR world needs network namespaces under CI=true: ${support.reason}`);
+  if (!support.ok && process.env.CI === 'true')
+    throw new Error(`the ECR world needs network namespaces under CI=true: ${support.reason}`);
   return support;
 }
 
 function probeNamespaces(): { ok: true } | { ok: false; reason: string } {
   if (process.getuid?.() !== 0) return { ok: false, reason: 'unshare --net --mount needs root' };
-  const probe = spawnSync('unshare', ['--net', '--mount', '--', 'sh', '-c', 'ip link set lo up'], { env: { PATH: process.env.PATH ?? FALLBACK_PATH }, encoding: 'utf8', timeout: 10_000 });
-  if (probe.error !== undefined) return { ok: false, reason: `unshare could not run (${probe.error.message}): run npm run setup` };
-  if (probe.status !== 0) return { ok: false, reason: `unshare --net --mount -- ip link set lo up failed (${String(probe.status ?? probe.signal)}): ${probe.stderr.trim()}` };
+  const probe = spawnSync('unshare', ['--net', '--mount', '--', 'sh', '-c', 'ip link set lo up'], {
+    env: { PATH: process.env.PATH ?? FALLBACK_PATH },
+    encoding: 'utf8',
+    // A hang bound: the probe takes milliseconds, but a busy machine may not schedule it for seconds.
+    timeout: 60_000,
+  });
+  if (probe.error !== undefined)
+    return { ok: false, reason: `unshare could not run (${probe.error.message}): run npm run setup` };
+  if (probe.status !== 0)
+    return {
+      ok: false,
+      reason: `unshare --net --mount -- ip link set lo up failed (${String(probe.status ?? probe.signal)}): ${probe.stderr.trim()}`,
+    };
   return { ok: true };
 }
 
@@ -77,7 +102,15 @@ export async function startEcrWorld(options: { account?: string; region?: string
   if (!/^\d{12}$/.test(account)) throw new Error(`account ${account} is not 12 digits`);
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`region ${region} is not an AWS region name`);
   const registryHost = `${account}.dkr.ecr.${region}.amazonaws.com`;
-  const services = [`api.ecr.${region}.amazonaws.com`, `ecr.${region}.amazonaws.com`, `sts.${region}.amazonaws.com`, 'sts.amazonaws.com', 'iam.amazonaws.com'];
+  const storageHost = ecrStorageHost(region);
+  const services = [
+    `api.ecr.${region}.amazonaws.com`,
+    `ecr.${region}.amazonaws.com`,
+    `sts.${region}.amazonaws.com`,
+    'sts.amazonaws.com',
+    'iam.amazonaws.com',
+    storageHost,
+  ];
 
   const dir = await mkdtemp(join(tmpdir(), 'preflight-ecr-world-'));
   installExitHook();
@@ -101,20 +134,36 @@ export async function startEcrWorld(options: { account?: string; region?: string
     const aws = awsRequestHandler(state);
     const server = createServer({ cert, key }, (req: IncomingMessage, res: ServerResponse) => {
       const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-      if (host.includes('.dkr.ecr.') || (req.url ?? '').startsWith('/ecr-layer/')) ecrRegistry.handle(req, res);
+      if (host.includes('.dkr.ecr.')) ecrRegistry.handle(req, res);
+      else if (host === storageHost) ecrRegistry.handleStorage(req, res);
       else aws(req, res);
     });
     // A large streamed layer takes longer than node's default 5 minute request timeout.
     server.requestTimeout = 0;
     const socket = join(dir, 'https.sock');
     // sun_path holds 108 bytes; a long TMPDIR would otherwise fail with a bare EINVAL.
-    if (Buffer.byteLength(socket) > 100) throw new Error(`the socket path ${socket} is too long for a unix socket: set a shorter TMPDIR`);
+    if (Buffer.byteLength(socket) > 100)
+      throw new Error(`the socket path ${socket} is too long for a unix socket: set a shorter TMPDIR`);
     server.listen(socket);
     await once(server, 'listening');
 
     const children = new Set<ChildProcess>();
-    const inside = (command: string, argv: readonly string[], env: Record<string, string>, run: WorldRunOptions): Promise<CliResult> =>
-      spawnInside({ command, argv, env, hostsFile, socket, cwd: run.cwd ?? REPO_ROOT, onStdout: run.onStdout, children });
+    const inside = (
+      command: string,
+      argv: readonly string[],
+      env: Record<string, string>,
+      run: WorldRunOptions,
+    ): Promise<CliResult> =>
+      spawnInside({
+        command,
+        argv,
+        env,
+        hostsFile,
+        socket,
+        cwd: run.cwd ?? REPO_ROOT,
+        onStdout: run.onStdout,
+        children,
+      });
     const path = process.env.PATH ?? FALLBACK_PATH;
     return {
       account,
@@ -138,8 +187,22 @@ export async function startEcrWorld(options: { account?: string; region?: string
         NO_COLOR: '1',
         PATH: path,
       }),
-      runCli: (args, run = {}) => inside(process.execPath, [CLI, ...args], { PATH: path, NO_COLOR: '1', ...run.env }, run),
+      runCli: (args, run = {}) =>
+        inside(process.execPath, [CLI, ...args], { PATH: path, NO_COLOR: '1', ...run.env }, run),
       run: (command, argv, run = {}) => inside(command, argv, { PATH: path, ...run.env }, run),
+      onLoopback: async (use) => {
+        const api = await listenLoopback((req, res) => {
+          ecrRegistry.handle(req, res);
+        });
+        const storage = await listenLoopback((req, res) => {
+          ecrRegistry.handleStorage(req, res);
+        });
+        try {
+          return await use({ host: api.host, storageUrl: `http://${storage.host}` });
+        } finally {
+          await Promise.all([api.close(), storage.close()]);
+        }
+      },
       close: async () => {
         await Promise.all([...children].map((child) => stopChild(child)));
         server.closeAllConnections();
@@ -210,22 +273,74 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await closed;
 }
 
-
 /** A throwaway CA (ca.pem) and a server certificate for `names` signed by it. */
-async function writeCertificates(dir: string, names: readonly string[]): Promise<{ caFile: string; cert: string; key: string }> {
+async function writeCertificates(
+  dir: string,
+  names: readonly string[],
+): Promise<{ caFile: string; cert: string; key: string }> {
   const caFile = join(dir, 'ca.pem');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const san = names.map((name) => `DNS:${name}`).join(',');
-  await writeFile(join(dir, 'server.ext'), `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight ECR world CA'], dir);
-  await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=amazonaws.com'], dir);
+  await writeFile(
+    join(dir, 'server.ext'),
+    `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
+  await openssl(
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight ECR world CA'],
+    dir,
+  );
+  await openssl(
+    ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=amazonaws.com'],
+    dir,
+  );
   const serial = ['-set_serial', `0x${randomBytes(8).toString('hex')}`];
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', caFile, '-CAkey', 'ca.key', ...serial, '-days', '1', '-extfile', 'server.ext', '-out', 'server.pem'], dir);
-  const [cert, key] = await Promise.all([readFile(join(dir, 'server.pem'), 'utf8'), readFile(join(dir, 'server.key'), 'utf8')]);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      caFile,
+      '-CAkey',
+      'ca.key',
+      ...serial,
+      '-days',
+      '1',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
+  const [cert, key] = await Promise.all([
+    readFile(join(dir, 'server.pem'), 'utf8'),
+    readFile(join(dir, 'server.key'), 'utf8'),
+  ]);
   return { caFile, cert, key };
 }
 
 async function openssl(args: readonly string[], cwd: string): Promise<void> {
   const result = await runCommand('openssl', args, { cwd, env: { PATH: process.env.PATH ?? FALLBACK_PATH } });
-  if (result.code !== 0) throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
+}
+
+async function listenLoopback(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ host: string; close(): Promise<void> }> {
+  const server = createHttpServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('no address');
+  return {
+    host: `127.0.0.1:${address.port}`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }

@@ -5,7 +5,15 @@ import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropAfterBytes, respond, rewriteResponse, startFaultProxy, status416, type FaultProxy, type ProxiedResponse } from './fault-proxy.ts';
+import {
+  dropAfterBytes,
+  respond,
+  rewriteResponse,
+  startFaultProxy,
+  status416,
+  type FaultProxy,
+  type ProxiedResponse,
+} from './fault-proxy.ts';
 import { startRegistry, type RegistryHandle } from './registry.ts';
 
 const UPLOADS = /\/blobs\/uploads\//;
@@ -17,8 +25,17 @@ interface Answer {
   readonly body: string;
 }
 
-async function send(url: string, method: string, body?: Buffer | Readable, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await request(url, { method, headers: body === undefined ? headers : { ...OCTETS, ...headers }, ...(body !== undefined && { body }) });
+async function send(
+  url: string,
+  method: string,
+  body?: Buffer | Readable,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const res = await request(url, {
+    method,
+    headers: body === undefined ? headers : { ...OCTETS, ...headers },
+    ...(body !== undefined && { body }),
+  });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
@@ -28,13 +45,17 @@ function location(answer: Answer): string {
   return value;
 }
 
-/** Poll a condition with a short, bounded backoff; for effects the registry applies after the client saw the outcome. */
+// A hang bound, not a speed limit: these effects take milliseconds, but the registry is another
+// process and a busy machine may not schedule it for seconds (50 polls, about 2 s, were too few).
+const UNTIL_BOUND_MS = 30_000;
+
+/** Poll a condition with a short backoff; for effects the registry applies after the client saw the outcome. */
 async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let attempt = 1; attempt <= 50; attempt++) {
-    if (await condition()) return;
+  const deadline = performance.now() + UNTIL_BOUND_MS;
+  for (let attempt = 1; !(await condition()); attempt++) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${UNTIL_BOUND_MS} ms waiting for ${what}`);
     await delay(Math.min(2 * attempt, 50));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('fault proxy in front of a real registry', () => {
@@ -49,7 +70,8 @@ describe('fault proxy in front of a real registry', () => {
   });
   afterEach(() => proxy.close());
 
-  const startUpload = async (repo: string): Promise<string> => location(await send(`${proxy.url}/v2/${repo}/blobs/uploads/`, 'POST'));
+  const startUpload = async (repo: string): Promise<string> =>
+    location(await send(`${proxy.url}/v2/${repo}/blobs/uploads/`, 'POST'));
 
   /** Bytes the registry (2.8, filesystem driver) holds for an upload session. */
   const storedUploadBytes = async (repo: string, uploadUrl: string): Promise<number> => {
@@ -83,7 +105,15 @@ describe('fault proxy in front of a real registry', () => {
     expect(proxy.count('PATCH', UPLOADS)).toBe(1);
     expect(proxy.count(undefined, UPLOADS)).toBe(3);
     expect(proxy.count('GET', UPLOADS)).toBe(0);
-    expect(proxy.log.map(({ method, status, contentRange, range, fault }) => ({ method, status, contentRange, range, fault }))).toEqual([
+    expect(
+      proxy.log.map(({ method, status, contentRange, range, fault }) => ({
+        method,
+        status,
+        contentRange,
+        range,
+        fault,
+      })),
+    ).toEqual([
       { method: 'POST', status: 202, contentRange: undefined, range: '0-0', fault: undefined },
       { method: 'PATCH', status: 202, contentRange: '0-999', range: '0-999', fault: undefined },
       { method: 'PUT', status: 201, contentRange: undefined, range: undefined, fault: undefined },
@@ -99,7 +129,10 @@ describe('fault proxy in front of a real registry', () => {
     async function* body(): AsyncGenerator<Buffer> {
       for (let sent = 1; sent <= chunks; sent++) {
         yield chunk;
-        await until(async () => (await storedUploadBytes('proxy/stream', upload)) >= sent * chunk.length - 65_536, `chunk ${sent} to reach the registry`);
+        await until(
+          async () => (await storedUploadBytes('proxy/stream', upload)) >= sent * chunk.length - 65_536,
+          `chunk ${sent} to reach the registry`,
+        );
       }
     }
     const patched = await send(upload, 'PATCH', Readable.from(body()));
@@ -112,9 +145,17 @@ describe('fault proxy in front of a real registry', () => {
     const upload = await startUpload('proxy/drop');
     await expect(send(upload, 'PATCH', Buffer.alloc(65_536, 2))).rejects.toThrow();
     expect(proxy.bytesForwarded).toBe(10_000);
-    expect(proxy.log.at(-1)).toMatchObject({ method: 'PATCH', status: undefined, fault: 'drop', bytesForwarded: 10_000 });
+    expect(proxy.log.at(-1)).toMatchObject({
+      method: 'PATCH',
+      status: undefined,
+      fault: 'drop',
+      bytesForwarded: 10_000,
+    });
     // The registry got those bytes and no more (its request was aborted, not completed)...
-    await until(async () => (await storedUploadBytes('proxy/drop', upload)) === 10_000, 'the registry to store the partial part');
+    await until(
+      async () => (await storedUploadBytes('proxy/drop', upload)) === 10_000,
+      'the registry to store the partial part',
+    );
     // ...and 2.8 keeps them while the Location's _state still says offset 0: the session is unusable.
     const dead = await send(upload, 'GET');
     expect(dead.status).toBe(404);
@@ -137,11 +178,19 @@ describe('fault proxy in front of a real registry', () => {
   it.each([
     ['503 with Retry-After', 503, { 'Retry-After': '1' }],
     ['429 throttling', 429, { 'Retry-After': '2' }],
-    ['401 with a Bearer challenge', 401, { 'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="registry",scope="repository:x:push"' }],
+    [
+      '401 with a Bearer challenge',
+      401,
+      { 'WWW-Authenticate': 'Bearer realm="http://127.0.0.1:9/token",service="registry",scope="repository:x:push"' },
+    ],
     ['401 with a Basic challenge', 401, { 'WWW-Authenticate': 'Basic realm="ecr"' }],
   ])('respond answers %s the configured number of times, then passes through', async (_name, status, headers) => {
     const rule = proxy.inject({ method: 'GET', path: /^\/v2\/$/, times: 2 }, respond(status, headers, '{"errors":[]}'));
-    const answers = [await send(`${proxy.url}/v2/`, 'GET'), await send(`${proxy.url}/v2/`, 'GET'), await send(`${proxy.url}/v2/`, 'GET')];
+    const answers = [
+      await send(`${proxy.url}/v2/`, 'GET'),
+      await send(`${proxy.url}/v2/`, 'GET'),
+      await send(`${proxy.url}/v2/`, 'GET'),
+    ];
     expect(answers.map((answer) => answer.status)).toEqual([status, status, 200]);
     const [name = '', value] = Object.entries(headers)[0] ?? [];
     expect(answers[0]?.headers[name.toLowerCase()]).toBe(value);
@@ -193,8 +242,16 @@ describe('fault proxy in front of a real registry', () => {
     const rejected = await send(upload, 'PATCH', Buffer.alloc(1024, 6), { 'content-range': '0-1023' });
     expect(rejected.status).toBe(416);
     expect(rejected.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(rejected.body)).toEqual({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message: 'First byte of the layer part is 0 instead of 5242880' }] });
-    expect(proxy.log.at(-1)).toMatchObject({ method: 'PATCH', status: 416, contentRange: '0-1023', fault: 'respond', bytesForwarded: 0 });
+    expect(JSON.parse(rejected.body)).toEqual({
+      errors: [{ code: 'BLOB_UPLOAD_INVALID', message: 'First byte of the layer part is 0 instead of 5242880' }],
+    });
+    expect(proxy.log.at(-1)).toMatchObject({
+      method: 'PATCH',
+      status: 416,
+      contentRange: '0-1023',
+      fault: 'respond',
+      bytesForwarded: 0,
+    });
   });
 
   it('reset() forgets faults and counters', async () => {

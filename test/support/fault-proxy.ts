@@ -1,13 +1,28 @@
 import { once } from 'node:events';
-import { Agent as HttpAgent, createServer, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import {
+  Agent as HttpAgent,
+  createServer,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { Agent as HttpsAgent, createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { pipeline } from 'node:stream';
 
 /** What the proxy does to a request a fault rule matched. */
 export type Fault =
   | { readonly kind: 'drop'; readonly afterBytes: number }
   | { readonly kind: 'cut'; readonly afterBytes: number }
-  | { readonly kind: 'respond'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+  | {
+      readonly kind: 'respond';
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string>>;
+      readonly body: string;
+    }
   | { readonly kind: 'rewrite'; readonly rewrite: ResponseRewrite };
 
 export interface ProxiedResponse {
@@ -15,7 +30,10 @@ export interface ProxiedResponse {
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
 }
 
-export type ResponseRewrite = (response: ProxiedResponse, request: { readonly method: string; readonly path: string }) => ProxiedResponse;
+export type ResponseRewrite = (
+  response: ProxiedResponse,
+  request: { readonly method: string; readonly path: string },
+) => ProxiedResponse;
 
 /**
  * Forward `bytes` of the request body upstream, then destroy the client socket and abort the upstream
@@ -47,7 +65,11 @@ export function rewriteResponse(rewrite: ResponseRewrite): Fault {
 
 /** ECR's answer to a part that does not start where the upload is, e.g. "First byte of the layer part is 0 instead of 5242880". */
 export function status416(message: string): Fault {
-  return respond(416, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message }] }));
+  return respond(
+    416,
+    { 'content-type': 'application/json' },
+    JSON.stringify({ errors: [{ code: 'BLOB_UPLOAD_INVALID', message }] }),
+  );
 }
 
 export interface FaultMatch {
@@ -82,13 +104,38 @@ export interface ProxyLogEntry {
   readonly fault: Fault['kind'] | undefined;
   /** Request-body bytes forwarded upstream for this request. */
   readonly bytesForwarded: number;
+  /** The scheme of the Authorization header the client sent (`Basic`, `Bearer`), never its credentials; undefined when it sent none. */
+  readonly authorization: string | undefined;
+}
+
+export interface FaultProxyOptions {
+  /** PEM of a CA to trust for an https upstream. */
+  readonly ca?: string;
+  /** Serve HTTPS with this certificate and key (PEM) instead of plain HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /**
+   * Headers added to every request sent upstream, e.g. the registry's Authorization: a stand-in for
+   * a presigned URL, so a client can use this proxy as "another origin" without its own credentials.
+   */
+  readonly upstreamHeaders?: Readonly<Record<string, string>>;
 }
 
 type MutableRule = { -readonly [K in keyof FaultRule]: FaultRule[K] };
 type MutableEntry = { -readonly [K in keyof ProxyLogEntry]: ProxyLogEntry[K] };
 
 // expect: the proxy's own server already answered 100-continue to the client.
-const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP_BY_HOP = new Set([
+  'expect',
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 /**
  * A streaming reverse proxy on 127.0.0.1 in front of a registry, with faults injected per request.
@@ -103,16 +150,22 @@ export class FaultProxy {
   readonly #rules: MutableRule[] = [];
   readonly #log: MutableEntry[] = [];
   readonly #inFlight = new Set<ClientRequest>();
+  readonly #upstreamHeaders: Readonly<Record<string, string>>;
   #bytesForwarded = 0;
   #connections = 0;
   #closed: Promise<void> | undefined;
 
-  private constructor(server: Server, port: number, upstream: URL, ca: string | undefined) {
+  private constructor(server: Server, port: number, upstream: URL, options: FaultProxyOptions) {
     this.#server = server;
     this.#upstream = upstream;
+    this.#upstreamHeaders = options.upstreamHeaders ?? {};
     this.host = `127.0.0.1:${port}`;
-    this.url = `http://${this.host}`;
-    this.#agent = upstream.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(ca !== undefined && { ca }) }) : new HttpAgent({ keepAlive: true });
+    this.url = `${options.tls === undefined ? 'http' : 'https'}://${this.host}`;
+    const { ca } = options;
+    this.#agent =
+      upstream.protocol === 'https:'
+        ? new HttpsAgent({ keepAlive: true, ...(ca !== undefined && { ca }) })
+        : new HttpAgent({ keepAlive: true });
     server.on('connection', () => {
       this.#connections += 1;
     });
@@ -123,13 +176,18 @@ export class FaultProxy {
   }
 
   /** Listen on a free 127.0.0.1 port in front of `upstream` (an http or https URL; `ca` to trust the latter). */
-  static async start(upstream: string, options: { readonly ca?: string } = {}): Promise<FaultProxy> {
-    const server = createServer();
+  static async start(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
+    const server =
+      options.tls === undefined ? createServer() : createHttpsServer({ cert: options.tls.cert, key: options.tls.key });
+    // node closes a connection idle for 5 s and tells undici so, which then gives up on it after 3 s:
+    // on a busy machine a pause between two requests of one client would then open a new connection,
+    // and a test that counts connections would count the machine's load. close() cuts them all anyway.
+    server.keepAliveTimeout = 10 * 60_000;
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const address = server.address();
     if (address === null || typeof address !== 'object') throw new Error(`unexpected proxy address ${String(address)}`);
-    return new FaultProxy(server, address.port, new URL(upstream), options.ca);
+    return new FaultProxy(server, address.port, new URL(upstream), options);
   }
 
   /** Add a fault; rules are tried in the order they were added and the first one in its firing window wins. */
@@ -155,7 +213,8 @@ export class FaultProxy {
 
   /** Requests received with this method (any when undefined) whose path matches `path`. */
   count(method: string | undefined, path: RegExp): number {
-    return this.#log.filter((entry) => (method === undefined || entry.method === method) && path.test(entry.path)).length;
+    return this.#log.filter((entry) => (method === undefined || entry.method === method) && path.test(entry.path))
+      .length;
   }
 
   /** Forget faults, counters and the log, so one proxy can serve several tests. */
@@ -197,7 +256,17 @@ export class FaultProxy {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const rule = this.#pick(method, path);
-    const entry: MutableEntry = { method, path, status: undefined, contentRange: header(req.headers, 'content-range'), range: undefined, fault: rule?.fault.kind, bytesForwarded: 0 };
+    const authorization = header(req.headers, 'authorization')?.split(' ')[0];
+    const entry: MutableEntry = {
+      method,
+      path,
+      status: undefined,
+      contentRange: header(req.headers, 'content-range'),
+      range: undefined,
+      fault: rule?.fault.kind,
+      bytesForwarded: 0,
+      authorization,
+    };
     this.#log.push(entry);
     const fault = rule?.fault;
 
@@ -225,13 +294,26 @@ export class FaultProxy {
       return;
     }
 
-    const upstream = (this.#upstream.protocol === 'https:' ? httpsRequest : httpRequest)(new URL(path, this.#upstream), {
-      method,
-      agent: this.#agent,
-      headers: { ...forwardable(req.headers), host: this.#upstream.host },
-    });
+    const upstream = (this.#upstream.protocol === 'https:' ? httpsRequest : httpRequest)(
+      new URL(path, this.#upstream),
+      {
+        method,
+        agent: this.#agent,
+        headers: { ...forwardable(req.headers), ...this.#upstreamHeaders, host: this.#upstream.host },
+      },
+    );
     this.#inFlight.add(upstream);
-    upstream.on('close', () => this.#inFlight.delete(upstream));
+    // A registry may answer before it has read the body (ECR's 416 for a part that starts at the wrong
+    // byte) and close its side. The rest of the client's body then has nowhere to go: it is read and
+    // dropped, as a gateway does, so the client's connection stays usable. Waiting for a 'drain' that
+    // never comes would leave it paused, and the client's next request on it would hang.
+    let upstreamDone = false;
+    upstream.on('close', () => {
+      this.#inFlight.delete(upstream);
+      if (req.complete) return;
+      upstreamDone = true;
+      req.resume();
+    });
     // A client that goes away mid-request must not leave the registry waiting for the rest of the body.
     res.on('close', () => {
       if (!res.writableFinished) upstream.destroy();
@@ -247,7 +329,10 @@ export class FaultProxy {
       entry.status = 502;
     });
     upstream.on('response', (upstreamRes) => {
-      let response: ProxiedResponse = { status: upstreamRes.statusCode ?? 502, headers: this.#rewriteLocation(forwardable(upstreamRes.headers)) };
+      let response: ProxiedResponse = {
+        status: upstreamRes.statusCode ?? 502,
+        headers: this.#rewriteLocation(forwardable(upstreamRes.headers)),
+      };
       if (fault?.kind === 'rewrite') response = fault.rewrite(response, { method, path });
       const headers = lowerCaseKeys(response.headers);
       entry.status = response.status;
@@ -262,8 +347,9 @@ export class FaultProxy {
     const limit = fault?.kind === 'drop' ? fault.afterBytes : Infinity;
     let dropping = false;
     req.on('data', (chunk: Buffer) => {
-      if (dropping) return;
-      const part = chunk.length > limit - entry.bytesForwarded ? chunk.subarray(0, limit - entry.bytesForwarded) : chunk;
+      if (dropping || upstreamDone) return;
+      const part =
+        chunk.length > limit - entry.bytesForwarded ? chunk.subarray(0, limit - entry.bytesForwarded) : chunk;
       entry.bytesForwarded += part.length;
       this.#bytesForwarded += part.length;
       if (entry.bytesForwarded >= limit) {
@@ -282,7 +368,7 @@ export class FaultProxy {
       }
     });
     req.on('end', () => {
-      if (!dropping) upstream.end();
+      if (!dropping && !upstreamDone) upstream.end();
     });
   }
 
@@ -296,7 +382,7 @@ export class FaultProxy {
 }
 
 /** Start a proxy in front of a registry URL. */
-export function startFaultProxy(upstream: string, options: { readonly ca?: string } = {}): Promise<FaultProxy> {
+export function startFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   return FaultProxy.start(upstream, options);
 }
 
@@ -318,7 +404,10 @@ function toOutgoing(headers: Readonly<Record<string, string | readonly string[]>
   return out;
 }
 
-function header(headers: Readonly<Record<string, string | readonly string[] | undefined>>, name: string): string | undefined {
+function header(
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+  name: string,
+): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : value?.join(', ');
 }

@@ -47,9 +47,22 @@ describe('createMemoryFs', () => {
   });
 
   it('creates files as the user, honouring mode, umask, exclusive and setgid', async () => {
-    const fs = createMemoryFs({ user: randomUid, files: { '/tmp': dir(0o1777), '/data': dir(0o2777, { gid: 0 }), '/etc/passwd': file('root:x:0:0::/root:/bin/sh\n') } });
+    const fs = createMemoryFs({
+      user: randomUid,
+      files: {
+        '/tmp': dir(0o1777),
+        '/data': dir(0o2777, { gid: 0 }),
+        '/etc/passwd': file('root:x:0:0::/root:/bin/sh\n'),
+      },
+    });
     await fs.writeFile('/tmp/probe', 'x', { mode: 0o666, exclusive: true });
-    expect(await fs.stat('/tmp/probe')).toMatchObject({ kind: 'file', mode: 0o644, uid: randomUid.uid, gid: 0, size: 1 });
+    expect(await fs.stat('/tmp/probe')).toMatchObject({
+      kind: 'file',
+      mode: 0o644,
+      uid: randomUid.uid,
+      gid: 0,
+      size: 1,
+    });
     expect(await codeOf(fs.writeFile('/tmp/probe', 'y', { exclusive: true }))).toBe('EEXIST');
     expect(await fs.readFile('/tmp/probe')).toBe('x');
     expect(await codeOf(fs.writeFile('/etc/passwd', 'x'))).toBe('EACCES');
@@ -70,7 +83,10 @@ describe('createMemoryFs', () => {
   });
 
   it('keeps others from deleting files in a sticky directory', async () => {
-    const fs = createMemoryFs({ user: randomUid, files: { '/tmp': dir(0o1777), '/tmp/theirs': file('', { uid: 1000, mode: 0o666 }) } });
+    const fs = createMemoryFs({
+      user: randomUid,
+      files: { '/tmp': dir(0o1777), '/tmp/theirs': file('', { uid: 1000, mode: 0o666 }) },
+    });
     expect(await codeOf(fs.remove('/tmp/theirs'))).toBe('EPERM');
     expect(fs.paths()).toContain('/tmp/theirs');
   });
@@ -79,7 +95,10 @@ describe('createMemoryFs', () => {
     const fs = createMemoryFs({
       user: { uid: 0, gid: 0, groups: [0] },
       files: { '/tmp': dir(0o1777), '/models/llm': dir(), '/etc/ro': dir() },
-      mounts: { '/': { availableBytes: 10, totalBytes: 20, readOnly: true }, '/tmp': { availableBytes: 5 * GiB, totalBytes: 8 * GiB } },
+      mounts: {
+        '/': { availableBytes: 10, totalBytes: 20, readOnly: true },
+        '/tmp': { availableBytes: 5 * GiB, totalBytes: 8 * GiB },
+      },
     });
     expect(await fs.statfs('/tmp')).toEqual({ availableBytes: 5 * GiB, totalBytes: 8 * GiB });
     expect((await fs.statfs('/models/llm')).availableBytes).toBe(10);

@@ -67,8 +67,14 @@ interface MemNode extends Omit<FileStat, 'kind'> {
 const GiB = 1024 ** 3;
 const MAX_SYMLINKS = 40;
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
-  EACCES: 'permission denied', ENOENT: 'no such file or directory', ENOTDIR: 'not a directory', EEXIST: 'file already exists',
-  EISDIR: 'illegal operation on a directory', EPERM: 'operation not permitted', EROFS: 'read-only file system', ELOOP: 'too many symbolic links encountered',
+  EACCES: 'permission denied',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'not a directory',
+  EEXIST: 'file already exists',
+  EISDIR: 'illegal operation on a directory',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ELOOP: 'too many symbolic links encountered',
 };
 
 /** POSIX-ish semantics for checks: permission bits, search permission on ancestors, errno codes. */
@@ -81,7 +87,15 @@ export function createMemoryFs(options: MemoryFsOptions): MemoryFs {
   const log: string[] = [];
 
   const makeNode = (kind: MemNode['kind'], init: Partial<MemNode>): MemNode => ({
-    kind, mode: 0o755, uid: 0, gid: 0, mtimeMs: now(), content: undefined, size: 0, target: '', ...init,
+    kind,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtimeMs: now(),
+    content: undefined,
+    size: 0,
+    target: '',
+    ...init,
   });
   nodes.set('/', makeNode('directory', {}));
   for (const [path, spec] of Object.entries(options.files ?? {})) {
@@ -172,7 +186,12 @@ export function createMemoryFs(options: MemoryFsOptions): MemoryFs {
   });
 
   const toStat = (node: MemNode): FileStat => ({
-    kind: node.kind, mode: node.mode & 0o7777, uid: node.uid, gid: node.gid, size: node.size, mtimeMs: node.mtimeMs,
+    kind: node.kind,
+    mode: node.mode & 0o7777,
+    uid: node.uid,
+    gid: node.gid,
+    size: node.size,
+    mtimeMs: node.mtimeMs,
   });
 
   const statWith = (path: string, followLast: boolean): FileStat | undefined => {
@@ -198,7 +217,8 @@ export function createMemoryFs(options: MemoryFsOptions): MemoryFs {
         const { node } = existing(path, 'open');
         if (node.kind === 'directory') throw error('EISDIR', 'read', path);
         if (!permits(node, 4)) throw error('EACCES', 'open', path);
-        if (node.content === undefined) throw new Error(`memory-fs: ${path} was declared by size only; give it content to read it`);
+        if (node.content === undefined)
+          throw new Error(`memory-fs: ${path} was declared by size only; give it content to read it`);
         return node.content;
       }),
 
@@ -225,7 +245,10 @@ export function createMemoryFs(options: MemoryFsOptions): MemoryFs {
         } else {
           const { parent, realPath } = writableParent(found.path, 'open');
           const mode = (opts.mode ?? 0o600) & ~umask & 0o7777;
-          nodes.set(realPath, makeNode('file', { ...newOwner(parent), mode, content: data, size: Buffer.byteLength(data) }));
+          nodes.set(
+            realPath,
+            makeNode('file', { ...newOwner(parent), mode, content: data, size: Buffer.byteLength(data) }),
+          );
         }
         log.push(`writeFile ${found.path}`);
       }),
@@ -258,12 +281,16 @@ export function createMemoryFs(options: MemoryFsOptions): MemoryFs {
           create(path);
           return;
         }
-        const parts = posix.resolve('/', path).split('/').filter((p) => p !== '');
+        const parts = posix
+          .resolve('/', path)
+          .split('/')
+          .filter((p) => p !== '');
         for (const [i] of parts.entries()) {
           const p = `/${parts.slice(0, i + 1).join('/')}`;
           const found = lookup(p, 'mkdir', true);
           if (found.node === undefined) create(p);
-          else if (found.node.kind !== 'directory') throw error(i === parts.length - 1 ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+          else if (found.node.kind !== 'directory')
+            throw error(i === parts.length - 1 ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         }
       }),
 

@@ -2,7 +2,9 @@ import type { ModelcarBuildInput } from '../../src/commands/modelcar-build.ts';
 import { testLog } from './push-helpers.ts';
 
 /** A whole `modelcarBuild` input with the CLI's defaults for what a test does not care about. */
-export function modelcarInput(input: Pick<ModelcarBuildInput, 'modelDir' | 'image' | 'base'> & Partial<ModelcarBuildInput>): ModelcarBuildInput {
+export function modelcarInput(
+  input: Pick<ModelcarBuildInput, 'modelDir' | 'image' | 'base'> & Partial<ModelcarBuildInput>,
+): ModelcarBuildInput {
   return {
     platforms: ['linux/amd64'],
     modelsPath: '/models',

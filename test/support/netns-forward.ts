@@ -9,7 +9,8 @@ import { constants } from 'node:os';
 
 function parseEnv(json: string | undefined): Record<string, string> {
   const parsed: unknown = JSON.parse(json ?? '{}');
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('PREFLIGHT_NETNS_ENV is not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('PREFLIGHT_NETNS_ENV is not a JSON object');
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (typeof value !== 'string') throw new Error(`PREFLIGHT_NETNS_ENV.${key} is not a string`);
@@ -32,7 +33,8 @@ function pipeTo(socketPath: string, client: Socket): void {
 
 async function main(argv: readonly string[]): Promise<void> {
   const [socketPath, separator, command, ...args] = argv;
-  if (socketPath === undefined || separator !== '--' || command === undefined) throw new Error('usage: netns-forward.ts SOCKET -- CMD [ARGS…]');
+  if (socketPath === undefined || separator !== '--' || command === undefined)
+    throw new Error('usage: netns-forward.ts SOCKET -- CMD [ARGS…]');
   const env = parseEnv(process.env.PREFLIGHT_NETNS_ENV);
   const server = createServer((client) => pipeTo(socketPath, client));
   server.listen(443, '127.0.0.1');
@@ -45,10 +47,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
-  });
+  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
+    },
+  );
   server.close();
   if (signal !== null) {
     // Die of the same signal, so the test sees what the command saw.

@@ -19,11 +19,17 @@ export function testLog(): TestLog {
  * A transport to `host` whose credentials come from a DOCKER_CONFIG written for the test, the way a
  * user's would: `auths` keyed by the host the client talks to (a proxy's, when there is one).
  */
-export async function testTransport(host: string, registry: RegistryHandle, log: TestLog = testLog()): Promise<RegistryTransport> {
+export async function testTransport(
+  host: string,
+  registry: RegistryHandle,
+  log: TestLog = testLog(),
+): Promise<RegistryTransport> {
   const dockerConfig = await testdir();
   if (registry.username !== undefined && registry.password !== undefined) {
     const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
-    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }), { mode: 0o600 });
+    await writeFile(join(dockerConfig, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }), {
+      mode: 0o600,
+    });
   }
   return createTransport(host, {
     env: { DOCKER_CONFIG: dockerConfig },
@@ -41,7 +47,15 @@ function tlsArgs(registry: RegistryHandle, flag: string): string[] {
 /** `skopeo inspect --raw`: the manifest bytes the registry serves for `ref`. */
 export async function inspectRaw(registry: RegistryHandle, ref: string): Promise<string> {
   const certDir = await certDirFor(registry);
-  const args = ['inspect', '--raw', '--retry-times', '0', ...tlsArgs(registry, '--tls-verify'), ...certDir('--cert-dir'), ...registryCredentialsArgs(registry)];
+  const args = [
+    'inspect',
+    '--raw',
+    '--retry-times',
+    '0',
+    ...tlsArgs(registry, '--tls-verify'),
+    ...certDir('--cert-dir'),
+    ...registryCredentialsArgs(registry),
+  ];
   const result = await skopeo([...args, `docker://${registry.host}/${ref}`]);
   if (result.code !== 0) throw new Error(`skopeo inspect ${ref} failed: ${result.stderr}`);
   return result.stdout;
@@ -49,9 +63,18 @@ export async function inspectRaw(registry: RegistryHandle, ref: string): Promise
 
 /** Pull `ref` back with `skopeo copy` into an OCI layout, byte for byte (skopeo would otherwise gzip uncompressed layers); returns a reader of its blobs by digest. */
 export async function pullBack(registry: RegistryHandle, ref: string): Promise<(digest: string) => Promise<Buffer>> {
-  const dir = await testdir();
+  const dir = await testdir({}, { fsyncFree: true });
   const certDir = await certDirFor(registry);
-  const args = ['copy', '--retry-times', '0', '--preserve-digests', '--dest-oci-accept-uncompressed-layers', ...tlsArgs(registry, '--src-tls-verify'), ...certDir('--src-cert-dir'), ...registryCredentialsArgs(registry, '--src-creds')];
+  const args = [
+    'copy',
+    '--retry-times',
+    '0',
+    '--preserve-digests',
+    '--dest-oci-accept-uncompressed-layers',
+    ...tlsArgs(registry, '--src-tls-verify'),
+    ...certDir('--src-cert-dir'),
+    ...registryCredentialsArgs(registry, '--src-creds'),
+  ];
   const result = await skopeo([...args, `docker://${registry.host}/${ref}`, `oci:${dir}:pulled`]);
   if (result.code !== 0) throw new Error(`skopeo copy ${ref} failed: ${result.stderr}`);
   return (digest) => readFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)));

@@ -1,16 +1,22 @@
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, stat } from 'node:fs/promises';
+import { copyFile, readFile, stat, statfs } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryCredentialsArgs, skopeo, startRegistry, type RegistryHandle } from './registry.ts';
+import { TMPFS_MAGIC } from './tmpfs.ts';
 import { pushTestImage } from './test-image.ts';
 import { testdir } from './testdir.ts';
 
-const basic = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+const basic = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 const sha256 = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
-async function get(url: string, options: { authorization?: string; dispatcher?: Agent } = {}): Promise<{ status: number; headers: Record<string, unknown> }> {
+async function get(
+  url: string,
+  options: { authorization?: string; dispatcher?: Agent } = {},
+): Promise<{ status: number; headers: Record<string, unknown> }> {
   const res = await request(url, {
     ...(options.dispatcher && { dispatcher: options.dispatcher }),
     ...(options.authorization !== undefined && { headers: { authorization: options.authorization } }),
@@ -20,8 +26,18 @@ async function get(url: string, options: { authorization?: string; dispatcher?: 
 }
 
 /** The manifest as the registry serves it, read back by skopeo (a second, independent client). */
-async function inspectRaw(handle: RegistryHandle, reference: string, tlsArgs: readonly string[] = ['--tls-verify=false']): Promise<string> {
-  const result = await skopeo(['inspect', '--raw', ...tlsArgs, ...registryCredentialsArgs(handle), `docker://${reference}`]);
+async function inspectRaw(
+  handle: RegistryHandle,
+  reference: string,
+  tlsArgs: readonly string[] = ['--tls-verify=false'],
+): Promise<string> {
+  const result = await skopeo([
+    'inspect',
+    '--raw',
+    ...tlsArgs,
+    ...registryCredentialsArgs(handle),
+    `docker://${reference}`,
+  ]);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
   return result.stdout;
@@ -54,7 +70,10 @@ describe('startRegistry over plain HTTP', () => {
   });
 
   it('gives the same digests when the same name is pushed again', async () => {
-    const [first, second] = [await pushTestImage(registry, 'harness/again', 't'), await pushTestImage(registry, 'harness/again', 't')];
+    const [first, second] = [
+      await pushTestImage(registry, 'harness/again', 't'),
+      await pushTestImage(registry, 'harness/again', 't'),
+    ];
     expect(second.manifestDigest).toBe(first.manifestDigest);
     const other = await pushTestImage(registry, 'harness/again', 'u');
     expect(other.layer.digest).not.toBe(first.layer.digest);
@@ -147,7 +166,21 @@ describe('startRegistry lifecycle', () => {
     await expect(stat(dirname(registry.dataDir))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('keeps its data on tmpfs where the machine has one: distribution fsyncs every upload write', async () => {
+    // On a disk shared with other busy processes one fsync took 59 s: every fault test timed out.
+    const shm = await statfs('/dev/shm').catch(() => undefined);
+    const registry = await startRegistry();
+    try {
+      const { type } = await statfs(registry.dataDir);
+      expect(type).toBe(shm?.type === TMPFS_MAGIC ? TMPFS_MAGIC : (await statfs(tmpdir())).type);
+    } finally {
+      await registry.stop();
+    }
+  });
+
   it('fails, not skips, when the registry binary is missing', async () => {
-    await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow('docker-registry is not installed: run npm run setup');
+    await expect(startRegistry({ binary: '/nonexistent/docker-registry' })).rejects.toThrow(
+      'docker-registry is not installed: run npm run setup',
+    );
   });
 });

@@ -9,6 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
 import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
+import { fsyncFreeRoot } from './tmpfs.ts';
 
 export interface RegistryOptions {
   readonly auth?: 'htpasswd';
@@ -17,6 +18,12 @@ export interface RegistryOptions {
   readonly password?: string;
   /** The registry binary; by default docker-registry on PATH, then /usr/bin. Lets a test see the not-installed error. */
   readonly binary?: string;
+  /**
+   * Where its data lives: `fsync-free` (tmpfs, the default for tests, see fsyncFreeRoot) or `disk` (the
+   * OS temp dir): benchmarks push gigabytes, which must neither fill memory nor skip the disk a real
+   * registry writes to.
+   */
+  readonly storage?: 'fsync-free' | 'disk';
 }
 
 export interface RegistryHandle {
@@ -38,8 +45,9 @@ export interface CommandResult {
 }
 
 const PORT_ATTEMPTS = 5;
-const READY_ATTEMPTS = 100;
-
+// A hang bound, not a speed limit: the registry answers within a second on an idle machine, but a
+// busy one may not schedule it for many seconds (100 polls, about 10 s, were once the bound).
+const READY_BOUND_MS = 60_000;
 
 /**
  * A real CNCF distribution registry on a free 127.0.0.1 port, in its own temp dir, optionally with
@@ -47,7 +55,8 @@ const READY_ATTEMPTS = 100;
  */
 export async function startRegistry(options: RegistryOptions = {}): Promise<RegistryHandle> {
   const binary = await findRegistryBinary(options.binary);
-  const dir = await mkdtemp(join(tmpdir(), 'preflight-registry-'));
+  // distribution fsyncs every write of an upload: see fsyncFreeRoot.
+  const dir = await mkdtemp(join(options.storage === 'disk' ? tmpdir() : await fsyncFreeRoot(), 'preflight-registry-'));
   installExitHook();
   liveDirs.add(dir);
   try {
@@ -81,7 +90,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
       }
       await server.stop();
       // Another process took the port between our probe and the registry's bind: pick another.
-      if (attempt === PORT_ATTEMPTS) throw new Error(`docker-registry could not bind a free port in ${PORT_ATTEMPTS} attempts`);
+      if (attempt === PORT_ATTEMPTS)
+        throw new Error(`docker-registry could not bind a free port in ${PORT_ATTEMPTS} attempts`);
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
@@ -92,7 +102,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
 
 /** `['--creds', 'user:pass']` for a registry with auth, `[]` otherwise; `flag` picks e.g. `--dest-creds`. */
 export function registryCredentialsArgs(handle: RegistryHandle, flag = '--creds'): string[] {
-  return handle.username === undefined || handle.password === undefined ? [] : [flag, `${handle.username}:${handle.password}`];
+  return handle.username === undefined || handle.password === undefined
+    ? []
+    : [flag, `${handle.username}:${handle.password}`];
 }
 
 /**
@@ -100,11 +112,18 @@ export function registryCredentialsArgs(handle: RegistryHandle, flag = '--creds'
  * accept-anything policy file. TLS flags are the caller's business.
  */
 export async function skopeo(args: readonly string[], options: { readonly cwd?: string } = {}): Promise<CommandResult> {
-  const home = await mkdtemp(join(tmpdir(), 'preflight-skopeo-'));
+  // Its TMPDIR, where skopeo may spool blobs: off a busy disk too (see fsyncFreeRoot).
+  const home = await mkdtemp(join(await fsyncFreeRoot(), 'preflight-skopeo-'));
   try {
     const policy = join(home, 'policy.json');
     await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-    const env = { PATH: process.env.PATH, HOME: home, XDG_RUNTIME_DIR: home, XDG_CONFIG_HOME: join(home, '.config'), TMPDIR: home };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: home,
+      XDG_RUNTIME_DIR: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      TMPDIR: home,
+    };
     return await run('skopeo', ['--policy', policy, ...args], { env, ...options });
   } finally {
     await rm(home, { recursive: true, force: true });
@@ -120,7 +139,11 @@ class RegistryProcess {
 
   constructor(binary: string, configFile: string, cwd: string) {
     // Only PATH: REGISTRY_* variables from the developer's shell would override the config.
-    this.#child = spawn(binary, ['serve', configFile], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = spawn(binary, ['serve', configFile], {
+      cwd,
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     liveChildren.add(this.#child);
     this.#child.once('exit', () => liveChildren.delete(this.#child));
     const keep = (chunk: string): void => void (this.#output = (this.#output + chunk).slice(-8192));
@@ -139,13 +162,19 @@ class RegistryProcess {
     const dispatcher = new Agent(ca === undefined ? {} : { connect: { ca } });
     let lastError: unknown;
     try {
-      for (let attempt = 1; attempt <= READY_ATTEMPTS; attempt++) {
+      const deadline = performance.now() + READY_BOUND_MS;
+      for (let attempt = 1; performance.now() < deadline; attempt++) {
         if (this.#gone.signal.aborted) {
           if (this.#output.includes('address already in use')) return 'port-taken';
           throw new Error(`docker-registry exited before it was ready: ${this.#output}`);
         }
         try {
-          const res = await request(`${url}/v2/`, { dispatcher, signal: this.#gone.signal, headersTimeout: 5000, bodyTimeout: 5000 });
+          const res = await request(`${url}/v2/`, {
+            dispatcher,
+            signal: this.#gone.signal,
+            headersTimeout: 5000,
+            bodyTimeout: 5000,
+          });
           await res.body.dump();
           // Anything else answering on the port is not our registry: keep waiting for it to exit.
           if (res.headers['docker-distribution-api-version'] === 'registry/2.0') return 'ready';
@@ -157,7 +186,9 @@ class RegistryProcess {
     } finally {
       await dispatcher.close();
     }
-    throw new Error(`docker-registry did not answer GET ${url}/v2/ after ${READY_ATTEMPTS} attempts (${String(lastError)}): ${this.#output}`);
+    throw new Error(
+      `docker-registry did not answer GET ${url}/v2/ within ${READY_BOUND_MS} ms (${String(lastError)}): ${this.#output}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -171,9 +202,17 @@ class RegistryProcess {
   }
 }
 
-
 async function findRegistryBinary(explicit: string | undefined): Promise<string> {
-  const candidates = explicit === undefined ? [...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'docker-registry')), '/usr/bin/docker-registry'] : [explicit];
+  const candidates =
+    explicit === undefined
+      ? [
+          ...(process.env.PATH ?? '')
+            .split(delimiter)
+            .filter(Boolean)
+            .map((dir) => join(dir, 'docker-registry')),
+          '/usr/bin/docker-registry',
+        ]
+      : [explicit];
   for (const candidate of candidates) {
     if (await isExecutable(candidate)) return candidate;
   }
@@ -185,7 +224,12 @@ async function isExecutable(path: string): Promise<boolean> {
     await access(path, constants.X_OK);
     return true;
   } catch (error) {
-    if (error instanceof Error && 'code' in error && (error.code === 'ENOENT' || error.code === 'EACCES' || error.code === 'ENOTDIR')) return false;
+    if (
+      error instanceof Error &&
+      'code' in error &&
+      (error.code === 'ENOENT' || error.code === 'EACCES' || error.code === 'ENOTDIR')
+    )
+      return false;
     throw error;
   }
 }
@@ -216,7 +260,11 @@ function registryConfig(host: string, dir: string, htpasswd: boolean, tls: boole
       maintenance: { uploadpurging: { enabled: false } },
     },
     // A fixed secret signs the upload _state tokens; without one the registry invents one and warns.
-    http: { addr: host, secret: randomBytes(24).toString('hex'), ...(tls && { tls: { certificate: join(dir, 'server.pem'), key: join(dir, 'server.key') } }) },
+    http: {
+      addr: host,
+      secret: randomBytes(24).toString('hex'),
+      ...(tls && { tls: { certificate: join(dir, 'server.pem'), key: join(dir, 'server.key') } }),
+    },
     ...(htpasswd && { auth: { htpasswd: { realm: 'preflight-test', path: join(dir, 'htpasswd') } } }),
   };
 }
@@ -235,28 +283,66 @@ async function writeHtpasswd(dir: string, options: RegistryOptions): Promise<{ u
 export async function writeCertificates(dir: string): Promise<{ caFile: string; ca: string }> {
   const caFile = join(dir, 'ca.pem');
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await writeFile(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n');
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight test CA'], dir);
+  await writeFile(
+    join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
+  );
+  await openssl(
+    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight test CA'],
+    dir,
+  );
   await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
   const serial = ['-set_serial', `0x${randomBytes(8).toString('hex')}`];
-  await openssl(['x509', '-req', '-in', 'server.csr', '-CA', caFile, '-CAkey', 'ca.key', ...serial, '-days', '1', '-extfile', 'server.ext', '-out', 'server.pem'], dir);
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      caFile,
+      '-CAkey',
+      'ca.key',
+      ...serial,
+      '-days',
+      '1',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
   return { caFile, ca: await readFile(caFile, 'utf8') };
 }
 
 async function openssl(args: readonly string[], cwd: string): Promise<void> {
   const result = await run('openssl', args, { cwd });
-  if (result.code !== 0) throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
 }
 
-function run(command: string, args: readonly string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? { PATH: process.env.PATH }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? { PATH: process.env.PATH },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', (error) => {
-      reject(error instanceof Error && 'code' in error && error.code === 'ENOENT' ? new Error(`${command} is not installed: run npm run setup`) : error);
+      reject(
+        error instanceof Error && 'code' in error && error.code === 'ENOENT'
+          ? new Error(`${command} is not installed: run npm run setup`)
+          : error,
+      );
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');

@@ -9,9 +9,21 @@ import { stubCheck } from './checks.ts';
 /** One outcome of each status, with text that needs escaping in XML. */
 export function sampleOutcomes(): CheckOutcome[] {
   return [
-    { check: stubCheck('ecr-uri', pass('ECR_URI ok')), result: pass('account 123456789012 & region eu-west-1', { details: ['tag: v1'] }), durationMs: 3 },
-    { check: stubCheck('docker-config', pass('x')), result: warn('config.json is group-readable', { remediation: 'chmod 600 "/tmp/.docker/config.json"' }), durationMs: 5 },
-    { check: stubCheck('kaniko-dir', pass('x')), result: fail('/kaniko is mode 755 <not 777>', { remediation: 'chmod 777 /kaniko\nin the executor image' }), durationMs: 7 },
+    {
+      check: stubCheck('ecr-uri', pass('ECR_URI ok')),
+      result: pass('account 123456789012 & region eu-west-1', { details: ['tag: v1'] }),
+      durationMs: 3,
+    },
+    {
+      check: stubCheck('docker-config', pass('x')),
+      result: warn('config.json is group-readable', { remediation: 'chmod 600 "/tmp/.docker/config.json"' }),
+      durationMs: 5,
+    },
+    {
+      check: stubCheck('kaniko-dir', pass('x')),
+      result: fail('/kaniko is mode 755 <not 777>', { remediation: 'chmod 777 /kaniko\nin the executor image' }),
+      durationMs: 7,
+    },
     { check: stubCheck('irsa', pass('x')), result: skip('no ServiceAccount given'), durationMs: 0 },
   ];
 }
@@ -40,7 +52,13 @@ export function reportSchemaErrors(value: unknown): string[] {
 
 const reportChecksSchema = v.object({
   checks: v.array(
-    v.object({ id: v.string(), status: v.string(), message: v.string(), remediation: v.nullable(v.string()), details: v.array(v.string()) }),
+    v.object({
+      id: v.string(),
+      status: v.string(),
+      message: v.string(),
+      remediation: v.nullable(v.string()),
+      details: v.array(v.string()),
+    }),
   ),
 });
 

@@ -36,19 +36,40 @@ export async function pushTestImage(handle: RegistryHandle, repo: string, tag: s
     };
     const tar = tarFile('hello.txt', Buffer.from(`hello from ${repo}:${tag}\n`));
     const layer = await writeBlob('application/vnd.oci.image.layer.v1.tar+gzip', gzipSync(tar));
-    const configJson = { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } };
+    const configJson = {
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+    };
     const config = await writeBlob('application/vnd.oci.image.config.v1+json', Buffer.from(JSON.stringify(configJson)));
-    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config,
+      layers: [layer],
+    });
     const manifestDescriptor = await writeBlob('application/vnd.oci.image.manifest.v1+json', Buffer.from(manifest));
-    const index = { schemaVersion: 2, manifests: [{ ...manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }] };
+    const index = {
+      schemaVersion: 2,
+      manifests: [{ ...manifestDescriptor, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    };
     await writeFile(join(dir, 'index.json'), JSON.stringify(index));
     await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
 
     const reference = `${handle.host}/${repo}:${tag}`;
     // --preserve-digests: fail rather than let skopeo rewrite the manifest the test compares against.
-    const args = ['copy', '--retry-times', '0', '--preserve-digests', '--dest-tls-verify=false', ...registryCredentialsArgs(handle, '--dest-creds')];
+    const args = [
+      'copy',
+      '--retry-times',
+      '0',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      ...registryCredentialsArgs(handle, '--dest-creds'),
+    ];
     const result = await skopeo([...args, `oci:${dir}:${tag}`, `docker://${reference}`]);
-    if (result.code !== 0) throw new Error(`skopeo copy to ${reference} failed (${String(result.code)}): ${result.stderr}`);
+    if (result.code !== 0)
+      throw new Error(`skopeo copy to ${reference} failed (${String(result.code)}): ${result.stderr}`);
     return { reference, manifest, manifestDigest: manifestDescriptor.digest, config, layer };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -2,10 +2,21 @@ import { AwsError, type Answer, jsonAnswer } from './protocols.ts';
 import type { AwsState, Identity, Repository } from './state.ts';
 
 /** ECR over JSON 1.1: the operations preflight's checks and token source use, plus what tests set up with. */
-export function ecr(state: AwsState, caller: Identity, operation: string, input: Record<string, unknown>, region: string): Answer {
+export function ecr(
+  state: AwsState,
+  caller: Identity,
+  operation: string,
+  input: Record<string, unknown>,
+  region: string,
+): Answer {
   const allowed = (action: string, resource: string): void => {
     const decision = state.decisions.get(action) ?? 'allowed';
-    if (decision !== 'allowed') throw new AwsError(400, 'AccessDeniedException', `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}${decision === 'explicitDeny' ? ' with an explicit deny in an identity-based policy' : ''}`);
+    if (decision !== 'allowed')
+      throw new AwsError(
+        400,
+        'AccessDeniedException',
+        `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}${decision === 'explicitDeny' ? ' with an explicit deny in an identity-based policy' : ''}`,
+      );
   };
   const account = typeof input.registryId === 'string' ? input.registryId : caller.account;
   const repository = (name: unknown) => {
@@ -14,13 +25,25 @@ export function ecr(state: AwsState, caller: Identity, operation: string, input:
     return { found, arn };
   };
   const missing = (name: unknown): AwsError =>
-    new AwsError(400, 'RepositoryNotFoundException', `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`);
+    new AwsError(
+      400,
+      'RepositoryNotFoundException',
+      `The repository with name '${String(name)}' does not exist in the registry with id '${account}'`,
+    );
   switch (operation) {
     case 'GetAuthorizationToken': {
       allowed('ecr:GetAuthorizationToken', '*');
       const token = state.issueEcrToken(caller);
       const authorizationToken = Buffer.from(`AWS:${token.password}`).toString('base64');
-      return jsonAnswer({ authorizationData: [{ authorizationToken, expiresAt: token.expiresAt.getTime() / 1000, proxyEndpoint: state.ecrProxyEndpoint ?? `https://${caller.account}.dkr.ecr.${region}.amazonaws.com` }] });
+      return jsonAnswer({
+        authorizationData: [
+          {
+            authorizationToken,
+            expiresAt: token.expiresAt.getTime() / 1000,
+            proxyEndpoint: state.ecrProxyEndpoint ?? `https://${caller.account}.dkr.ecr.${region}.amazonaws.com`,
+          },
+        ],
+      });
     }
     case 'DescribeRepositories': {
       const names = Array.isArray(input.repositoryNames) ? input.repositoryNames : [];
@@ -28,7 +51,14 @@ export function ecr(state: AwsState, caller: Identity, operation: string, input:
         const { found, arn } = repository(name);
         allowed('ecr:DescribeRepositories', arn);
         if (found === undefined) throw missing(name);
-        return { repositoryArn: arn, registryId: account, repositoryName: found.name, repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${found.name}`, createdAt: 1_700_000_000, imageTagMutability: found.imageTagMutability };
+        return {
+          repositoryArn: arn,
+          registryId: account,
+          repositoryName: found.name,
+          repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${found.name}`,
+          createdAt: 1_700_000_000,
+          imageTagMutability: found.imageTagMutability,
+        };
       });
       return jsonAnswer({ repositories });
     }
@@ -37,29 +67,54 @@ export function ecr(state: AwsState, caller: Identity, operation: string, input:
       allowed('ecr:BatchCheckLayerAvailability', arn);
       if (found === undefined) throw missing(input.repositoryName);
       const digests = Array.isArray(input.layerDigests) ? input.layerDigests.map(String) : [];
-      return jsonAnswer({ layers: digests.map((layerDigest) => ({ layerDigest, layerAvailability: 'UNAVAILABLE' })), failures: [] });
+      return jsonAnswer({
+        layers: digests.map((layerDigest) => ({ layerDigest, layerAvailability: 'UNAVAILABLE' })),
+        failures: [],
+      });
     }
     case 'CreateRepository': {
       const name = String(input.repositoryName);
       const { found, arn } = repository(name);
       allowed('ecr:CreateRepository', arn);
-      if (found !== undefined) throw new AwsError(400, 'RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${account}'`);
-      const created = state.addRepository(account, name, input.imageTagMutability === 'IMMUTABLE' ? 'IMMUTABLE' : 'MUTABLE');
-      return jsonAnswer({ repository: { repositoryArn: arn, registryId: account, repositoryName: name, repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${name}`, createdAt: state.now().getTime() / 1000, imageTagMutability: created.imageTagMutability } });
+      if (found !== undefined)
+        throw new AwsError(
+          400,
+          'RepositoryAlreadyExistsException',
+          `The repository with name '${name}' already exists in the registry with id '${account}'`,
+        );
+      const created = state.addRepository(
+        account,
+        name,
+        input.imageTagMutability === 'IMMUTABLE' ? 'IMMUTABLE' : 'MUTABLE',
+      );
+      return jsonAnswer({
+        repository: {
+          repositoryArn: arn,
+          registryId: account,
+          repositoryName: name,
+          repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${name}`,
+          createdAt: state.now().getTime() / 1000,
+          imageTagMutability: created.imageTagMutability,
+        },
+      });
     }
     case 'ListImages': {
       const { found, arn } = repository(input.repositoryName);
       allowed('ecr:ListImages', arn);
       if (found === undefined) throw missing(input.repositoryName);
       const tagged = [...found.tagDigests].map(([imageTag, imageDigest]) => ({ imageDigest, imageTag }));
-      const untagged = [...found.images.keys()].filter((digest) => ![...found.tagDigests.values()].includes(digest)).map((imageDigest) => ({ imageDigest }));
+      const untagged = [...found.images.keys()]
+        .filter((digest) => ![...found.tagDigests.values()].includes(digest))
+        .map((imageDigest) => ({ imageDigest }));
       return jsonAnswer({ imageIds: [...tagged, ...untagged] });
     }
     case 'DescribeImages': {
       const { found, arn } = repository(input.repositoryName);
       allowed('ecr:DescribeImages', arn);
       if (found === undefined) throw missing(input.repositoryName);
-      const ids = Array.isArray(input.imageIds) ? input.imageIds.map(imageId) : [...found.images.keys()].map((imageDigest) => ({ imageDigest }));
+      const ids = Array.isArray(input.imageIds)
+        ? input.imageIds.map(imageId)
+        : [...found.images.keys()].map((imageDigest) => ({ imageDigest }));
       return jsonAnswer({ imageDetails: ids.map((id) => describeImage(found, account, id)) });
     }
     default:
@@ -75,7 +130,10 @@ interface ImageId {
 function imageId(id: unknown): ImageId {
   if (typeof id !== 'object' || id === null) return {};
   const tag = 'imageTag' in id && typeof id.imageTag === 'string' ? { imageTag: id.imageTag } : {};
-  return { ...tag, ...('imageDigest' in id && typeof id.imageDigest === 'string' ? { imageDigest: id.imageDigest } : {}) };
+  return {
+    ...tag,
+    ...('imageDigest' in id && typeof id.imageDigest === 'string' ? { imageDigest: id.imageDigest } : {}),
+  };
 }
 
 /** One DescribeImages entry, from the manifests the registry double stored. */
@@ -84,10 +142,24 @@ function describeImage(found: Repository, account: string, id: ImageId) {
   const image = digest === undefined ? undefined : found.images.get(digest);
   if (image === undefined || (id.imageTag !== undefined && found.tagDigests.get(id.imageTag) !== image.digest)) {
     // A tag a test seeded by hand (no manifest behind it) still describes, with a placeholder digest.
-    if (id.imageTag !== undefined && id.imageDigest === undefined && found.tags.has(id.imageTag) && !found.tagDigests.has(id.imageTag)) {
-      return { registryId: account, repositoryName: found.name, imageTags: [id.imageTag], imageDigest: `sha256:${'1'.repeat(64)}` };
+    if (
+      id.imageTag !== undefined &&
+      id.imageDigest === undefined &&
+      found.tags.has(id.imageTag) &&
+      !found.tagDigests.has(id.imageTag)
+    ) {
+      return {
+        registryId: account,
+        repositoryName: found.name,
+        imageTags: [id.imageTag],
+        imageDigest: `sha256:${'1'.repeat(64)}`,
+      };
     }
-    throw new AwsError(400, 'ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${found.name}' in the registry with id '${account}'`);
+    throw new AwsError(
+      400,
+      'ImageNotFoundException',
+      `The image with imageId {imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${found.name}' in the registry with id '${account}'`,
+    );
   }
   const imageTags = [...found.tagDigests].filter(([, d]) => d === image.digest).map(([tag]) => tag);
   return {

@@ -6,11 +6,22 @@ export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 /** IAM over the query protocol: SimulatePrincipalPolicy with the decisions the test configured. */
 export function iam(state: AwsState, caller: Identity, params: URLSearchParams): Answer {
   const action = params.get('Action') ?? '';
-  if (action !== 'SimulatePrincipalPolicy') throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`);
+  if (action !== 'SimulatePrincipalPolicy')
+    throw new AwsError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`);
   const source = params.get('PolicySourceArn') ?? '';
-  if (state.simulationDenied) throw new AwsError(403, 'AccessDenied', `User: ${caller.arn} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: ${source}`);
+  if (state.simulationDenied)
+    throw new AwsError(
+      403,
+      'AccessDenied',
+      `User: ${caller.arn} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: ${source}`,
+    );
   const known = state.roles.has(source) || [...state.identities.values()].some((i) => i.arn === source);
-  if (!known) throw new AwsError(404, 'NoSuchEntity', `The ${source.includes(':role/') ? 'role' : 'user'} with name ${source.split('/').pop() ?? ''} cannot be found.`);
+  if (!known)
+    throw new AwsError(
+      404,
+      'NoSuchEntity',
+      `The ${source.includes(':role/') ? 'role' : 'user'} with name ${source.split('/').pop() ?? ''} cannot be found.`,
+    );
   const actions = members(params, 'ActionNames');
   const resources = members(params, 'ResourceArns');
   const results = actions.flatMap((name) =>
@@ -19,5 +30,9 @@ export function iam(state: AwsState, caller: Identity, params: URLSearchParams):
       return `<member><EvalActionName>${escapeXml(name)}</EvalActionName><EvalResourceName>${escapeXml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`;
     }),
   );
-  return xmlAnswer(action, IAM_NAMESPACE, `<IsTruncated>false</IsTruncated><EvaluationResults>${results.join('')}</EvaluationResults>`);
+  return xmlAnswer(
+    action,
+    IAM_NAMESPACE,
+    `<IsTruncated>false</IsTruncated><EvaluationResults>${results.join('')}</EvaluationResults>`,
+  );
 }

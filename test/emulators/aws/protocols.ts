@@ -20,13 +20,21 @@ export class AwsError extends Error {
 
 /** JSON 1.1 (ECR): `__type` names the modeled exception the SDK throws. */
 export function jsonAnswer(body: unknown): Answer {
-  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() }, body: JSON.stringify(body) };
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() },
+    body: JSON.stringify(body),
+  };
 }
 
 export function jsonError(error: AwsError): Answer {
   return {
     status: error.status,
-    headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID(), 'x-amzn-errortype': error.code },
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': randomUUID(),
+      'x-amzn-errortype': error.code,
+    },
     body: JSON.stringify({ __type: error.code, message: error.message }),
   };
 }
@@ -44,7 +52,10 @@ export function xmlError(error: AwsError, namespace: string): Answer {
 }
 
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c);
+  return text.replace(
+    /[<>&'"]/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c] ?? c,
+  );
 }
 
 /** `Name.member.1=a&Name.member.2=b` → ['a', 'b']. */

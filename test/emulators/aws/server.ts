@@ -68,20 +68,30 @@ async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse
   let accessKeyId: string | undefined;
   let service = 'unknown';
   try {
-    const verified = verifySigV4({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body }, (id) => state.identities.get(id)?.secretAccessKey);
+    const verified = verifySigV4(
+      { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+      (id) => state.identities.get(id)?.secretAccessKey,
+    );
     accessKeyId = verified.ok ? verified.accessKeyId : verified.accessKeyId;
-    if (!verified.ok) throw new AwsError(verified.code === 'InvalidClientTokenId' || verified.code === 'SignatureDoesNotMatch' ? 403 : 400, target === undefined ? verified.code : jsonCode(verified.code), verified.message);
+    if (!verified.ok)
+      throw new AwsError(
+        verified.code === 'InvalidClientTokenId' || verified.code === 'SignatureDoesNotMatch' ? 403 : 400,
+        target === undefined ? verified.code : jsonCode(verified.code),
+        verified.message,
+      );
     service = verified.service;
     const caller = authenticate(state, verified.accessKeyId, req, target !== undefined);
     const fault = state.takeFault(operation);
     if (fault !== undefined) throw new AwsError(fault.status, fault.code, fault.message);
     if (service === 'sts') answer = sts(state, caller, params);
     else if (service === 'iam') answer = iam(state, caller, params);
-    else if (service === 'ecr' && target !== undefined) answer = ecr(state, caller, operation, parseJson(body), verified.region);
+    else if (service === 'ecr' && target !== undefined)
+      answer = ecr(state, caller, operation, parseJson(body), verified.region);
     else throw new AwsError(400, 'UnknownService', `the emulator does not serve ${service}`);
   } catch (error) {
     if (!(error instanceof AwsError)) throw error;
-    answer = target === undefined ? xmlError(error, service === 'iam' ? IAM_NAMESPACE : STS_NAMESPACE) : jsonError(error);
+    answer =
+      target === undefined ? xmlError(error, service === 'iam' ? IAM_NAMESPACE : STS_NAMESPACE) : jsonError(error);
   }
   state.calls.push({ operation, accessKeyId, status: answer.status });
   res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
@@ -91,21 +101,40 @@ async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse
 /** The identity behind a verified key: session credentials need their token and must not have expired. */
 function authenticate(state: AwsState, accessKeyId: string, req: IncomingMessage, json: boolean): Identity {
   const identity = state.identities.get(accessKeyId);
-  if (identity === undefined) throw new AwsError(403, json ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+  if (identity === undefined)
+    throw new AwsError(
+      403,
+      json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
+      'The security token included in the request is invalid.',
+    );
   if (identity.sessionToken !== undefined && req.headers['x-amz-security-token'] !== identity.sessionToken) {
-    throw new AwsError(403, json ? 'UnrecognizedClientException' : 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+    throw new AwsError(
+      403,
+      json ? 'UnrecognizedClientException' : 'InvalidClientTokenId',
+      'The security token included in the request is invalid.',
+    );
   }
   if (identity.expiresAt !== undefined && identity.expiresAt.getTime() <= state.now().getTime()) {
-    throw new AwsError(400, json ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired');
+    throw new AwsError(
+      400,
+      json ? 'ExpiredTokenException' : 'ExpiredToken',
+      'The security token included in the request is expired',
+    );
   }
   return identity;
 }
 
 function jsonCode(code: string): string {
-  return code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : code;
+  return code === 'InvalidClientTokenId'
+    ? 'UnrecognizedClientException'
+    : code === 'SignatureDoesNotMatch'
+      ? 'InvalidSignatureException'
+      : code;
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {
   const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.fromEntries(Object.entries(parsed)) : {};
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? Object.fromEntries(Object.entries(parsed))
+    : {};
 }

@@ -82,7 +82,8 @@ export class AwsState {
   readonly decisions = new Map<string, Decision>();
   readonly faults: InjectedFault[] = [];
   /** Operations served, in order, with the access key that signed them. */
-  readonly calls: { readonly operation: string; readonly accessKeyId: string | undefined; readonly status: number }[] = [];
+  readonly calls: { readonly operation: string; readonly accessKeyId: string | undefined; readonly status: number }[] =
+    [];
   simulationDenied = false;
   /** The one password GetAuthorizationToken hands out when `ecrStaticPassword` is set (an htpasswd registry's). */
   ecrPassword = secret();
@@ -98,7 +99,14 @@ export class AwsState {
   now: () => Date = () => new Date();
 
   addUser(account: string, name: string): Identity {
-    return this.add({ accessKeyId: awsId('AKIA'), secretAccessKey: secret(), arn: `arn:aws:iam::${account}:user/${name}`, account, userId: awsId('AIDA', 21), kind: 'user' });
+    return this.add({
+      accessKeyId: awsId('AKIA'),
+      secretAccessKey: secret(),
+      arn: `arn:aws:iam::${account}:user/${name}`,
+      account,
+      userId: awsId('AIDA', 21),
+      kind: 'user',
+    });
   }
 
   /** Temporary credentials of an assumed-role session, as `aws sso login` leaves them. */
@@ -115,14 +123,33 @@ export class AwsState {
     });
   }
 
-  addRole(account: string, name: string, options: { maxSessionDurationSeconds?: number; trusts?: (callerArn: string) => boolean } = {}): Role {
-    const role = { arn: `arn:aws:iam::${account}:role/${name}`, maxSessionDurationSeconds: options.maxSessionDurationSeconds ?? 12 * 3600, ...(options.trusts === undefined ? {} : { trusts: options.trusts }) };
+  addRole(
+    account: string,
+    name: string,
+    options: { maxSessionDurationSeconds?: number; trusts?: (callerArn: string) => boolean } = {},
+  ): Role {
+    const role = {
+      arn: `arn:aws:iam::${account}:role/${name}`,
+      maxSessionDurationSeconds: options.maxSessionDurationSeconds ?? 12 * 3600,
+      ...(options.trusts === undefined ? {} : { trusts: options.trusts }),
+    };
     this.roles.set(role.arn, role);
     return role;
   }
 
-  addRepository(account: string, name: string, imageTagMutability: Repository['imageTagMutability'] = 'MUTABLE'): Repository {
-    const repository = { name, account, imageTagMutability, tags: new Set<string>(), images: new Map<string, EcrImage>(), tagDigests: new Map<string, string>() };
+  addRepository(
+    account: string,
+    name: string,
+    imageTagMutability: Repository['imageTagMutability'] = 'MUTABLE',
+  ): Repository {
+    const repository = {
+      name,
+      account,
+      imageTagMutability,
+      tags: new Set<string>(),
+      images: new Map<string, EcrImage>(),
+      tagDigests: new Map<string, string>(),
+    };
     this.repositories.set(`${account}/${name}`, repository);
     return repository;
   }

@@ -5,7 +5,14 @@ import { escapeXml } from '../aws/protocols.ts';
 /** What the handler decided; `cut` destroys the connection without an HTTP answer; `file` streams a blob's bytes. */
 export type Answer =
   | { readonly kind: 'http'; readonly status: number; readonly headers: Record<string, string>; readonly body: string }
-  | { readonly kind: 'file'; readonly status: number; readonly headers: Record<string, string>; readonly path: string; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'file';
+      readonly status: number;
+      readonly headers: Record<string, string>;
+      readonly path: string;
+      readonly start: number;
+      readonly end: number;
+    }
   | { readonly kind: 'cut' };
 
 export function answer(status: number, headers: Record<string, string> = {}, body = ''): Answer {
@@ -14,11 +21,22 @@ export function answer(status: number, headers: Record<string, string> = {}, bod
 
 /** The distribution API's error body, which ECR's proxy uses for every registry error. */
 export function registryError(status: number, code: string, message: string): Answer {
-  return answer(status, { 'content-type': 'application/json; charset=utf-8' }, JSON.stringify({ errors: [{ code, message }] }));
+  return answer(
+    status,
+    { 'content-type': 'application/json; charset=utf-8' },
+    JSON.stringify({ errors: [{ code, message }] }),
+  );
 }
 
 export function notAuthorized(host: string): Answer {
-  return answer(401, { 'www-authenticate': `Basic realm="https://${host}/",service="ecr.amazonaws.com"`, 'content-type': 'text/plain; charset=utf-8' }, 'Not Authorized\n');
+  return answer(
+    401,
+    {
+      'www-authenticate': `Basic realm="https://${host}/",service="ecr.amazonaws.com"`,
+      'content-type': 'text/plain; charset=utf-8',
+    },
+    'Not Authorized\n',
+  );
 }
 
 /** S3's error body: the layer downloads come from a presigned S3 URL. */
@@ -34,13 +52,19 @@ export const CUT: Answer = { kind: 'cut' };
  * connection; a large or unbounded one closes the connection instead, so a refused 50 GB part is
  * not read to the end.
  */
-export function send(req: IncomingMessage, res: ServerResponse, reply: Answer, bodyUnread: boolean): number | undefined {
+export function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  reply: Answer,
+  bodyUnread: boolean,
+): number | undefined {
   if (reply.kind === 'cut') {
     req.socket.destroy();
     return undefined;
   }
   const declared = req.headers['content-length'];
-  const unbounded = declared === undefined ? req.headers['transfer-encoding'] !== undefined : !(Number(declared) <= 16 * 1024 * 1024);
+  const unbounded =
+    declared === undefined ? req.headers['transfer-encoding'] !== undefined : !(Number(declared) <= 16 * 1024 * 1024);
   const close = bodyUnread && !req.complete && unbounded;
   if (reply.kind === 'file') {
     res.writeHead(reply.status, { ...reply.headers, 'content-length': String(reply.end - reply.start + 1) });
@@ -58,7 +82,9 @@ export function send(req: IncomingMessage, res: ServerResponse, reply: Answer, b
   res.writeHead(reply.status, {
     ...reply.headers,
     ...(close ? { connection: 'close' } : {}),
-    ...(reply.headers['content-length'] === undefined ? { 'content-length': String(Buffer.byteLength(reply.body)) } : {}),
+    ...(reply.headers['content-length'] === undefined
+      ? { 'content-length': String(Buffer.byteLength(reply.body)) }
+      : {}),
   });
   res.end(omitBody ? undefined : reply.body);
   return reply.status;

@@ -17,7 +17,10 @@ export interface Caller {
 const ECR_HOST = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?::\d+)?$/;
 
 /** The account and region from `<account>.dkr.ecr.<region>.amazonaws.com`, else the defaults. */
-export function targetOf(req: IncomingMessage, defaults: { account: string | undefined; region: string }): Target | undefined {
+export function targetOf(
+  req: IncomingMessage,
+  defaults: { account: string | undefined; region: string },
+): Target | undefined {
   const host = req.headers.host ?? '';
   const match = ECR_HOST.exec(host);
   if (match?.[1] !== undefined && match[2] !== undefined) return { host, account: match[1], region: match[2] };
@@ -36,15 +39,29 @@ export function authenticate(state: AwsState, req: IncomingMessage, target: Targ
   const separator = decoded.indexOf(':');
   const token = decoded.slice(0, separator) === 'AWS' ? state.ecrTokens.get(decoded.slice(separator + 1)) : undefined;
   if (token === undefined || token.account !== target.account) return notAuthorized(target.host);
-  if (token.expiresAt.getTime() <= state.now().getTime()) return registryError(403, 'DENIED', 'Your authorization token has expired. Reauthenticate and try again.');
+  if (token.expiresAt.getTime() <= state.now().getTime())
+    return registryError(403, 'DENIED', 'Your authorization token has expired. Reauthenticate and try again.');
   return { arn: token.arn };
 }
 
 /** The IAM decision for `action` on `repository`, taken from `state.decisions` as the ECR API does. */
-export function permit(state: AwsState, caller: Caller, target: Target, action: string, repository: string): Answer | undefined {
+export function permit(
+  state: AwsState,
+  caller: Caller,
+  target: Target,
+  action: string,
+  repository: string,
+): Answer | undefined {
   const decision = state.decisions.get(action) ?? 'allowed';
   if (decision === 'allowed') return undefined;
   const resource = `arn:aws:ecr:${target.region}:${target.account}:repository/${repository}`;
-  const why = decision === 'explicitDeny' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`;
-  return registryError(403, 'DENIED', `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} ${why}`);
+  const why =
+    decision === 'explicitDeny'
+      ? 'with an explicit deny in an identity-based policy'
+      : `because no identity-based policy allows the ${action} action`;
+  return registryError(
+    403,
+    'DENIED',
+    `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} ${why}`,
+  );
 }

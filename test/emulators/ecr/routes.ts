@@ -4,10 +4,21 @@ import { type Caller, permit, type Target } from './auth.ts';
 import { headBlob, type LayerUrls } from './blobs.ts';
 import { getManifest, putManifest } from './manifests.ts';
 import { ACTIONS, REPOSITORY_NAME } from './rules.ts';
-import { completeUpload, patchUpload, type Reply, sessionOf, startUpload, type UploadContext, uploadStatus, uploadUnknown } from './upload-routes.ts';
+import {
+  completeUpload,
+  patchUpload,
+  type Reply,
+  sessionOf,
+  startUpload,
+  type UploadContext,
+  uploadStatus,
+  uploadUnknown,
+} from './upload-routes.ts';
 
 export interface RegistryContext extends UploadContext {
   readonly layers: LayerUrls;
+  /** `https://prod-<region>-starport-layer-bucket.s3.<region>.amazonaws.com`, or a loopback stand-in. */
+  readonly storageOrigin: string;
 }
 
 type Route =
@@ -40,7 +51,12 @@ function actionOf(route: Route, method: string): string | undefined {
   const table: Record<Route['kind'], Record<string, string>> = {
     base: {},
     uploads: { POST: ACTIONS.startUpload },
-    upload: { PATCH: ACTIONS.uploadPart, PUT: ACTIONS.completeUpload, GET: ACTIONS.uploadPart, DELETE: ACTIONS.uploadPart },
+    upload: {
+      PATCH: ACTIONS.uploadPart,
+      PUT: ACTIONS.completeUpload,
+      GET: ACTIONS.uploadPart,
+      DELETE: ACTIONS.uploadPart,
+    },
     blob: { HEAD: ACTIONS.headBlob, GET: ACTIONS.getBlob },
     manifest: { PUT: ACTIONS.putManifest, GET: ACTIONS.getManifest, HEAD: ACTIONS.getManifest },
     tags: { GET: ACTIONS.listTags },
@@ -51,12 +67,31 @@ function actionOf(route: Route, method: string): string | undefined {
 const WRITES = new Set(['POST', 'PATCH', 'PUT']);
 
 /** One authenticated registry request: route, IAM decision, repository, then the operation. */
-export async function routeRequest(ctx: RegistryContext, req: IncomingMessage, url: URL, target: Target, caller: Caller): Promise<Reply> {
+export async function routeRequest(
+  ctx: RegistryContext,
+  req: IncomingMessage,
+  url: URL,
+  target: Target,
+  caller: Caller,
+): Promise<Reply> {
   const method = req.method ?? 'GET';
   const route = routeOf(url.pathname);
-  const refuse = (status: number, code: string, message: string): Reply => ({ answer: registryError(status, code, message), bodyUnread: true });
+  const refuse = (status: number, code: string, message: string): Reply => ({
+    answer: registryError(status, code, message),
+    bodyUnread: true,
+  });
   if (route === undefined) return refuse(404, 'NOT_FOUND', `no route for ${url.pathname}`);
-  if (route.kind === 'base') return method === 'GET' || method === 'HEAD' ? { answer: answer(200, { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' }, '{}'), bodyUnread: true } : refuse(405, 'UNSUPPORTED', `${method} /v2/`);
+  if (route.kind === 'base')
+    return method === 'GET' || method === 'HEAD'
+      ? {
+          answer: answer(
+            200,
+            { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
+            '{}',
+          ),
+          bodyUnread: true,
+        }
+      : refuse(405, 'UNSUPPORTED', `${method} /v2/`);
   if (!REPOSITORY_NAME.test(route.name)) return refuse(400, 'NAME_INVALID', `invalid repository name '${route.name}'`);
   const action = actionOf(route, method);
   if (action === undefined) return refuse(405, 'UNSUPPORTED', `ECR does not serve ${method} here`);
@@ -67,7 +102,11 @@ export async function routeRequest(ctx: RegistryContext, req: IncomingMessage, u
     // ECR drops the connection on a write to a repository that does not exist, with no HTTP answer
     // (dotnet/sdk-container-builds#279); reads get NAME_UNKNOWN.
     if (WRITES.has(method)) return { answer: CUT, bodyUnread: true };
-    return refuse(404, 'NAME_UNKNOWN', `The repository with name '${route.name}' does not exist in the registry with id '${target.account}'`);
+    return refuse(
+      404,
+      'NAME_UNKNOWN',
+      `The repository with name '${route.name}' does not exist in the registry with id '${target.account}'`,
+    );
   }
   switch (route.kind) {
     case 'uploads':
@@ -83,16 +122,42 @@ export async function routeRequest(ctx: RegistryContext, req: IncomingMessage, u
       return { answer: answer(204), bodyUnread: true };
     }
     case 'blob':
-      if (method === 'HEAD') return { answer: headBlob(ctx.store, `${repository.account}/${repository.name}`, route.digest), bodyUnread: true };
-      return { answer: ctx.layers.redirect(ctx.store, `${repository.account}/${repository.name}`, route.digest, req, ctx.state.now()), bodyUnread: true };
+      if (method === 'HEAD')
+        return {
+          answer: headBlob(ctx.store, `${repository.account}/${repository.name}`, route.digest),
+          bodyUnread: true,
+        };
+      return {
+        answer: ctx.layers.redirect(
+          ctx.store,
+          `${repository.account}/${repository.name}`,
+          route.digest,
+          ctx.storageOrigin,
+          ctx.state.now(),
+        ),
+        bodyUnread: true,
+      };
     case 'manifest': {
       if (method !== 'PUT') return { answer: getManifest(repository, route.reference), bodyUnread: true };
       const put = await putManifest(ctx.state, ctx.store, ctx.limits, req, repository, route.reference);
       const status = put.answer.kind === 'http' ? put.answer.status : 0;
-      ctx.log.manifests.push({ repository: repository.name, reference: route.reference, digest: put.digest, layers: put.layers, status });
+      ctx.log.manifests.push({
+        repository: repository.name,
+        reference: route.reference,
+        digest: put.digest,
+        layers: put.layers,
+        status,
+      });
       return { answer: put.answer, bodyUnread: put.bodyUnread };
     }
     case 'tags':
-      return { answer: answer(200, { 'content-type': 'application/json' }, JSON.stringify({ name: repository.name, tags: [...repository.tagDigests.keys()].sort() })), bodyUnread: true };
+      return {
+        answer: answer(
+          200,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ name: repository.name, tags: [...repository.tagDigests.keys()].sort() }),
+        ),
+        bodyUnread: true,
+      };
   }
 }

@@ -23,7 +23,13 @@ export type WriteOutcome =
  * caller's ftruncate turns them into holes, so a 45 GiB sparse model file costs no disk here. Bytes
  * beyond the held offset are always zero (a failed part is truncated away), which makes skipping safe.
  */
-export async function writeBody(body: AsyncIterable<unknown>, file: FileHandle, hash: Hash, start: number, limit: number): Promise<WriteOutcome> {
+export async function writeBody(
+  body: AsyncIterable<unknown>,
+  file: FileHandle,
+  hash: Hash,
+  start: number,
+  limit: number,
+): Promise<WriteOutcome> {
   const pending: Buffer[] = [];
   let pendingBytes = 0;
   let pieceStart = start;

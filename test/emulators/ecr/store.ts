@@ -62,7 +62,10 @@ export class BlobStore {
   }
 
   async #prepare(): Promise<void> {
-    this.#ready ??= Promise.all([mkdir(join(this.#dir, 'uploads'), { recursive: true }), mkdir(join(this.#dir, 'blobs'), { recursive: true })]).then(() => undefined);
+    this.#ready ??= Promise.all([
+      mkdir(join(this.#dir, 'uploads'), { recursive: true }),
+      mkdir(join(this.#dir, 'blobs'), { recursive: true }),
+    ]).then(() => undefined);
     await this.#ready;
   }
 }

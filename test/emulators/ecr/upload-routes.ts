@@ -23,11 +23,22 @@ export interface Reply {
 }
 
 function sessionHeaders(session: UploadSession, name: string): Record<string, string> {
-  return { location: `/v2/${name}/blobs/uploads/${session.id}`, 'docker-upload-uuid': session.id, range: session.staleRange(), 'content-length': '0' };
+  return {
+    location: `/v2/${name}/blobs/uploads/${session.id}`,
+    'docker-upload-uuid': session.id,
+    range: session.staleRange(),
+    'content-length': '0',
+  };
 }
 
 /** `POST /v2/<name>/blobs/uploads/`, with or without `?mount=&from=`. */
-export async function startUpload(ctx: UploadContext, url: URL, repository: Repository, target: Target, caller: Caller): Promise<Answer> {
+export async function startUpload(
+  ctx: UploadContext,
+  url: URL,
+  repository: Repository,
+  target: Target,
+  caller: Caller,
+): Promise<Answer> {
   const mounted = mount(ctx, url, repository, target, caller);
   if (mounted !== undefined) return mounted;
   const session = await UploadSession.open(`${repository.account}/${repository.name}`, await ctx.store.uploadPath());
@@ -40,7 +51,13 @@ export async function startUpload(ctx: UploadContext, url: URL, repository: Repo
  * repository of the same registry succeeds when a manifest there references the blob. Without it, or
  * when the blob cannot be mounted, ECR opens an upload session as for a plain POST.
  */
-function mount(ctx: UploadContext, url: URL, repository: Repository, target: Target, caller: Caller): Answer | undefined {
+function mount(
+  ctx: UploadContext,
+  url: URL,
+  repository: Repository,
+  target: Target,
+  caller: Caller,
+): Answer | undefined {
   const digest = url.searchParams.get('mount');
   const from = url.searchParams.get('from');
   if (digest === null || from === null || !ctx.state.ecrBlobMounting.has(target.account)) return undefined;
@@ -48,10 +65,15 @@ function mount(ctx: UploadContext, url: URL, repository: Repository, target: Tar
   const denied = permit(ctx.state, caller, target, ACTIONS.getBlob, from);
   if (denied !== undefined) return denied;
   const source = ctx.state.repositories.get(`${target.account}/${from}`);
-  const referenced = source !== undefined && [...source.images.values()].some((image) => image.references.includes(digest));
+  const referenced =
+    source !== undefined && [...source.images.values()].some((image) => image.references.includes(digest));
   if (!referenced || ctx.store.any(digest) === undefined) return undefined;
   ctx.store.give(`${repository.account}/${repository.name}`, digest);
-  return answer(201, { location: `/v2/${repository.name}/blobs/${digest}`, 'docker-content-digest': digest, 'content-length': '0' });
+  return answer(201, {
+    location: `/v2/${repository.name}/blobs/${digest}`,
+    'docker-content-digest': digest,
+    'content-length': '0',
+  });
 }
 
 /** The session an upload URL names, if it belongs to this repository. */
@@ -70,9 +92,18 @@ export function uploadStatus(session: UploadSession, repository: Repository): An
 }
 
 /** `PATCH` an upload URL: one part. ECR answers 201, not 202 (openai/tart#273, jdx/mise#11376). */
-export async function patchUpload(ctx: UploadContext, req: IncomingMessage, session: UploadSession, repository: Repository): Promise<Reply> {
+export async function patchUpload(
+  ctx: UploadContext,
+  req: IncomingMessage,
+  session: UploadSession,
+  repository: Repository,
+): Promise<Reply> {
   const claim = claimOf(req, false);
-  if (claim === undefined) return { answer: registryError(400, 'BLOB_UPLOAD_INVALID', 'malformed Content-Range or Content-Length'), bodyUnread: true };
+  if (claim === undefined)
+    return {
+      answer: registryError(400, 'BLOB_UPLOAD_INVALID', 'malformed Content-Range or Content-Length'),
+      bodyUnread: true,
+    };
   const part = await takePart(ctx, req, session, repository, claim);
   if ('answer' in part) return part;
   record(ctx, session, repository, part, 201);
@@ -80,25 +111,47 @@ export async function patchUpload(ctx: UploadContext, req: IncomingMessage, sess
 }
 
 /** `PUT` an upload URL with `?digest=`: an optional last part, then the whole blob's sha256 is checked. */
-export async function completeUpload(ctx: UploadContext, req: IncomingMessage, url: URL, session: UploadSession, repository: Repository): Promise<Reply> {
+export async function completeUpload(
+  ctx: UploadContext,
+  req: IncomingMessage,
+  url: URL,
+  session: UploadSession,
+  repository: Repository,
+): Promise<Reply> {
   const digest = url.searchParams.get('digest') ?? '';
-  if (!DIGEST.test(digest)) return { answer: registryError(400, 'DIGEST_INVALID', `invalid digest '${digest}'`), bodyUnread: true };
+  if (!DIGEST.test(digest))
+    return { answer: registryError(400, 'DIGEST_INVALID', `invalid digest '${digest}'`), bodyUnread: true };
   const claim = claimOf(req, true);
-  if (claim === undefined) return { answer: registryError(400, 'BLOB_UPLOAD_INVALID', 'malformed Content-Range or Content-Length'), bodyUnread: true };
-  const hasBody = claim.range !== undefined || (claim.contentLength ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (claim === undefined)
+    return {
+      answer: registryError(400, 'BLOB_UPLOAD_INVALID', 'malformed Content-Range or Content-Length'),
+      bodyUnread: true,
+    };
+  const hasBody =
+    claim.range !== undefined || (claim.contentLength ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   const part = hasBody ? await takePart(ctx, req, session, repository, claim) : undefined;
   if (part !== undefined && 'answer' in part) return part;
   const actual = session.digest();
   if (actual !== digest) {
     if (part !== undefined) record(ctx, session, repository, part, 400);
-    return { answer: registryError(400, 'DIGEST_INVALID', `the layer's digest is ${actual}, not ${digest}`), bodyUnread: false };
+    return {
+      answer: registryError(400, 'DIGEST_INVALID', `the layer's digest is ${actual}, not ${digest}`),
+      bodyUnread: false,
+    };
   }
   if (part !== undefined) record(ctx, session, repository, part, 201);
   ctx.sessions.delete(session.id);
   await session.close();
   const blob = await ctx.store.adopt(session.repository, digest, session.path);
   ctx.log.blobs.push({ repository: repository.name, digest, size: blob.size, parts: session.parts });
-  return { answer: answer(201, { location: `/v2/${repository.name}/blobs/${digest}`, 'docker-content-digest': digest, 'content-length': '0' }), bodyUnread: false };
+  return {
+    answer: answer(201, {
+      location: `/v2/${repository.name}/blobs/${digest}`,
+      'docker-content-digest': digest,
+      'content-length': '0',
+    }),
+    bodyUnread: false,
+  };
 }
 
 interface StoredPart {
@@ -107,12 +160,24 @@ interface StoredPart {
   readonly streamed: boolean;
 }
 
-function record(ctx: UploadContext, session: UploadSession, repository: Repository, part: StoredPart, status: number): void {
+function record(
+  ctx: UploadContext,
+  session: UploadSession,
+  repository: Repository,
+  part: StoredPart,
+  status: number,
+): void {
   ctx.log.parts.push({ upload: session.id, repository: repository.name, ...part, status });
 }
 
 /** Check and read one part: the refusal (logged here), or the part stored (the caller logs its answer). */
-async function takePart(ctx: UploadContext, req: IncomingMessage, session: UploadSession, repository: Repository, claim: PartClaim): Promise<Reply | StoredPart> {
+async function takePart(
+  ctx: UploadContext,
+  req: IncomingMessage,
+  session: UploadSession,
+  repository: Repository,
+  claim: PartClaim,
+): Promise<Reply | StoredPart> {
   const start = claim.range?.start ?? session.held;
   const streamed = claim.range === undefined && session.held === 0 && session.parts === 0;
   const claimed = claim.range === undefined ? (claim.contentLength ?? 0) : claim.range.end - claim.range.start + 1;

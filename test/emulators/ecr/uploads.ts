@@ -71,13 +71,18 @@ export class UploadSession {
     const end = claim.range === undefined ? this.held + (plan.length ?? 1) - 1 : claim.range.end;
     if (end + 1 > limits.maxLayerBytes) return layerTooLarge(limits);
     // "Layer parts: 4,200" (Amazon ECR service quotas).
-    if (this.parts + 1 > limits.maxParts) return invalid(`LimitExceededException: an upload takes at most ${limits.maxParts} layer parts`);
+    if (this.parts + 1 > limits.maxParts)
+      return invalid(`LimitExceededException: an upload takes at most ${limits.maxParts} layer parts`);
     if (this.#streamed) return invalid('a layer streamed without Content-Range takes no further parts');
     // "Minimum layer part size: 5 MiB" (Amazon ECR service quotas): only the last part may be smaller,
     // and ECR finds out when another part follows.
-    if (this.#lastPartSmall) return invalid(`LayerPartTooSmallException: a layer part other than the last must be at least ${limits.minPartBytes / MiB} MiB`);
+    if (this.#lastPartSmall)
+      return invalid(
+        `LayerPartTooSmallException: a layer part other than the last must be at least ${limits.minPartBytes / MiB} MiB`,
+      );
     // "Maximum layer part size: 10 MiB" (Amazon ECR service quotas).
-    if (plan.length !== undefined && plan.length > limits.maxPartBytes) return invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`);
+    if (plan.length !== undefined && plan.length > limits.maxPartBytes)
+      return invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`);
     return undefined;
   }
 
@@ -103,7 +108,8 @@ export class UploadSession {
         this.#hash = before.hash;
         await this.#file.truncate(before.held);
         if (outcome.kind === 'over' && !chunked) return layerTooLarge(limits);
-        if (outcome.kind === 'over' && expected === undefined) return invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`);
+        if (outcome.kind === 'over' && expected === undefined)
+          return invalid(`InvalidLayerPartException: a layer part must be at most ${limits.maxPartBytes / MiB} MiB`);
         if (outcome.kind === 'over' || whole) return invalid('the layer part is not as long as its Content-Range says');
         return CUT;
       }
@@ -132,9 +138,17 @@ export class UploadSession {
     const { range, contentLength } = claim;
     if (range !== undefined) {
       // ECR names the offset it holds (aws/containers-roadmap#2831, crashappsec/chalk#682).
-      if (range.start !== this.held) return registryError(416, 'BLOB_UPLOAD_INVALID', `First byte of the layer part is ${range.start} instead of ${this.held}`);
+      if (range.start !== this.held)
+        return registryError(
+          416,
+          'BLOB_UPLOAD_INVALID',
+          `First byte of the layer part is ${range.start} instead of ${this.held}`,
+        );
       const length = range.end - range.start + 1;
-      if (length < 1 || (contentLength !== undefined && contentLength !== length)) return invalid(`Content-Range ${range.start}-${range.end} does not match Content-Length ${contentLength ?? 'absent'}`);
+      if (length < 1 || (contentLength !== undefined && contentLength !== length))
+        return invalid(
+          `Content-Range ${range.start}-${range.end} does not match Content-Length ${contentLength ?? 'absent'}`,
+        );
       return { kind: 'chunked', length };
     }
     const first = this.held === 0 && this.parts === 0;

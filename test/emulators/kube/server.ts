@@ -14,7 +14,11 @@ export interface KubeApiServer {
   readonly ca: string;
   readonly state: KubeState;
   /** Write a kubeconfig (mode 0600) in `dir` for `user`; returns its path. */
-  kubeconfig(dir: string, user: User, options?: { readonly namespace?: string; readonly context?: string }): Promise<string>;
+  kubeconfig(
+    dir: string,
+    user: User,
+    options?: { readonly namespace?: string; readonly context?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -57,9 +61,23 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
       const config = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'emulator', cluster: { server: url, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+        clusters: [
+          {
+            name: 'emulator',
+            cluster: { server: url, 'certificate-authority-data': Buffer.from(ca).toString('base64') },
+          },
+        ],
         users: [{ name: user.name, user: { token: user.token } }],
-        contexts: [{ name: context, context: { cluster: 'emulator', user: user.name, ...(options.namespace === undefined ? {} : { namespace: options.namespace }) } }],
+        contexts: [
+          {
+            name: context,
+            context: {
+              cluster: 'emulator',
+              user: user.name,
+              ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+            },
+          },
+        ],
         'current-context': context,
       };
       const path = join(dir, `kubeconfig-${user.name.replace(/[^a-z0-9]/gi, '_')}`);
@@ -83,12 +101,27 @@ async function handle(state: KubeState, req: IncomingMessage, res: ServerRespons
   const user = token === undefined ? undefined : state.users.get(token);
   let answer: Answer;
   const fault = state.takeFault(method, path);
-  if (fault !== undefined) answer = status(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', `injected ${fault.status}`);
+  if (fault !== undefined)
+    answer = status(
+      fault.status,
+      fault.status === 429 ? 'TooManyRequests' : 'InternalError',
+      `injected ${fault.status}`,
+    );
   else if (user === undefined) answer = status(401, 'Unauthorized', 'Unauthorized');
-  else answer = route(state, user, method, path, chunks.length === 0 ? undefined : safeJson(Buffer.concat(chunks).toString('utf8')));
+  else
+    answer = route(
+      state,
+      user,
+      method,
+      path,
+      chunks.length === 0 ? undefined : safeJson(Buffer.concat(chunks).toString('utf8')),
+    );
   state.log.push({ method, path, user: user?.name, status: answer.status });
   const body = JSON.stringify(answer.body);
-  res.writeHead(answer.status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(answer.status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 
@@ -99,51 +132,122 @@ function route(state: KubeState, user: User, method: string, path: string, body:
     const resource = text(field(attrs, 'resource'));
     const namespace = field(attrs, 'namespace');
     const allowed = state.allowed(user, verb, resource, typeof namespace === 'string' ? namespace : undefined);
-    return { status: 201, body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: field(body, 'spec'), status: { allowed, ...(allowed ? {} : { reason: '' }) } } };
+    return {
+      status: 201,
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: field(body, 'spec'),
+        status: { allowed, ...(allowed ? {} : { reason: '' }) },
+      },
+    };
   }
   if (method === 'POST' && path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
-    return { status: 201, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview', metadata: {}, status: { userInfo: { username: user.name, groups: user.groups } } } };
+    return {
+      status: 201,
+      body: {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+        metadata: {},
+        status: { userInfo: { username: user.name, groups: user.groups } },
+      },
+    };
   }
   // /api/v1/RESOURCE[/NAME] or /api/v1/namespaces/NS/RESOURCE[/NAME] (/api/v1/namespaces/NAME is the first form).
   const match = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(path);
-  if (match === null) return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
+  if (match === null)
+    return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
   const [, namespace, resource = '', name] = match;
   const spec = RESOURCES[resource];
   if (spec === undefined) return status(404, 'NotFound', `the server could not find the requested resource`);
-  const verb = method === 'GET' ? (name === undefined ? 'list' : 'get') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'DELETE' ? 'delete' : 'patch';
+  const verb =
+    method === 'GET'
+      ? name === undefined
+        ? 'list'
+        : 'get'
+      : method === 'POST'
+        ? 'create'
+        : method === 'PUT'
+          ? 'update'
+          : method === 'DELETE'
+            ? 'delete'
+            : 'patch';
   if (!state.allowed(user, verb, resource, namespace)) {
     const subject = name === undefined ? resource : `${resource} "${name}"`;
     const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
-    return status(403, 'Forbidden', `${subject} is forbidden: User "${user.name}" cannot ${verb} resource "${resource}" in API group "" ${scope}`, { name, kind: resource });
+    return status(
+      403,
+      'Forbidden',
+      `${subject} is forbidden: User "${user.name}" cannot ${verb} resource "${resource}" in API group "" ${scope}`,
+      { name, kind: resource },
+    );
   }
   const kind = spec.kind;
-  if (verb === 'list') return { status: 200, body: { apiVersion: 'v1', kind: `${kind}List`, metadata: { resourceVersion: state.nextVersion() }, items: state.list(kind, namespace) } };
+  if (verb === 'list')
+    return {
+      status: 200,
+      body: {
+        apiVersion: 'v1',
+        kind: `${kind}List`,
+        metadata: { resourceVersion: state.nextVersion() },
+        items: state.list(kind, namespace),
+      },
+    };
   if (verb === 'get') {
     const found = state.get(kind, namespace, name ?? '');
-    return found === undefined ? status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource }) : { status: 200, body: found };
+    return found === undefined
+      ? status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource })
+      : { status: 200, body: found };
   }
   if (verb === 'delete') {
     const key = `${kind}/${namespace ?? ''}/${name ?? ''}`;
-    if (!state.objects.delete(key)) return status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource });
+    if (!state.objects.delete(key))
+      return status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource });
     return status(200, 'Success', 'deleted');
   }
   return write(state, kind, resource, namespace, name, verb, body);
 }
 
-function write(state: KubeState, kind: string, resource: string, namespace: string | undefined, name: string | undefined, verb: string, body: unknown): Answer {
+function write(
+  state: KubeState,
+  kind: string,
+  resource: string,
+  namespace: string | undefined,
+  name: string | undefined,
+  verb: string,
+  body: unknown,
+): Answer {
   const metadata = field(body, 'metadata');
   const objectName = text(field(metadata, 'name'));
-  if (verb === 'update' && objectName !== name) return status(400, 'BadRequest', `the name of the object (${objectName}) does not match the name on the URL (${name ?? ''})`);
+  if (verb === 'update' && objectName !== name)
+    return status(
+      400,
+      'BadRequest',
+      `the name of the object (${objectName}) does not match the name on the URL (${name ?? ''})`,
+    );
   const invalid = kind === 'Secret' ? validateSecret(objectName, body) : undefined;
   if (invalid !== undefined) return status(422, 'Invalid', invalid, { name: objectName, kind: resource });
   const existing = state.get(kind, namespace, objectName);
-  if (verb === 'create' && existing !== undefined) return status(409, 'AlreadyExists', `${resource} "${objectName}" already exists`, { name: objectName, kind: resource });
+  if (verb === 'create' && existing !== undefined)
+    return status(409, 'AlreadyExists', `${resource} "${objectName}" already exists`, {
+      name: objectName,
+      kind: resource,
+    });
   if (verb === 'update') {
-    if (existing === undefined) return status(404, 'NotFound', `${resource} "${objectName}" not found`, { name: objectName, kind: resource });
+    if (existing === undefined)
+      return status(404, 'NotFound', `${resource} "${objectName}" not found`, { name: objectName, kind: resource });
     const sent = field(metadata, 'resourceVersion');
-    if (state.forcedConflicts > 0 || (sent !== undefined && sent !== '' && sent !== existing.metadata.resourceVersion)) {
+    if (
+      state.forcedConflicts > 0 ||
+      (sent !== undefined && sent !== '' && sent !== existing.metadata.resourceVersion)
+    ) {
       if (state.forcedConflicts > 0) state.forcedConflicts -= 1;
-      return status(409, 'Conflict', `Operation cannot be fulfilled on ${resource} "${objectName}": the object has been modified; please apply your changes to the latest version and try again`, { name: objectName, kind: resource });
+      return status(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource} "${objectName}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name: objectName, kind: resource },
+      );
     }
   }
   const labels = field(metadata, 'labels');
@@ -152,7 +256,11 @@ function write(state: KubeState, kind: string, resource: string, namespace: stri
     ...(typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body)) : {}),
     apiVersion: 'v1',
     kind,
-    metadata: { name: objectName, ...(isRecord(labels) ? { labels: strings(labels) } : {}), ...(isRecord(annotations) ? { annotations: strings(annotations) } : {}) },
+    metadata: {
+      name: objectName,
+      ...(isRecord(labels) ? { labels: strings(labels) } : {}),
+      ...(isRecord(annotations) ? { annotations: strings(annotations) } : {}),
+    },
   });
   return { status: verb === 'create' ? 201 : 200, body: stored };
 }
@@ -162,18 +270,37 @@ function validateSecret(name: string, body: unknown): string | undefined {
   const data = field(body, 'data');
   if (data !== undefined && !isRecord(data)) return `Secret "${name}" is invalid: data: Invalid value`;
   for (const [key, value] of Object.entries(isRecord(data) ? data : {})) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return `Secret "${name}" is invalid: data[${key}]: Invalid value: illegal base64 data`;
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
+      return `Secret "${name}" is invalid: data[${key}]: Invalid value: illegal base64 data`;
   }
   if (field(body, 'type') === 'kubernetes.io/dockerconfigjson') {
     const raw = isRecord(data) ? data['.dockerconfigjson'] : undefined;
     if (typeof raw !== 'string') return `Secret "${name}" is invalid: data[.dockerconfigjson]: Required value`;
-    if (safeJson(Buffer.from(raw, 'base64').toString('utf8')) === undefined) return `Secret "${name}" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid JSON`;
+    if (safeJson(Buffer.from(raw, 'base64').toString('utf8')) === undefined)
+      return `Secret "${name}" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid JSON`;
   }
   return undefined;
 }
 
-function status(code: number, reason: string, message: string, details?: { name?: string | undefined; kind: string }): Answer {
-  return { status: code, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: code < 400 ? 'Success' : 'Failure', message, reason, ...(details === undefined ? {} : { details }), code } };
+function status(
+  code: number,
+  reason: string,
+  message: string,
+  details?: { name?: string | undefined; kind: string },
+): Answer {
+  return {
+    status: code,
+    body: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: code < 400 ? 'Success' : 'Failure',
+      message,
+      reason,
+      ...(details === undefined ? {} : { details }),
+      code,
+    },
+  };
 }
 
 function field(value: unknown, key: string): unknown {

@@ -18,7 +18,15 @@ export interface User {
 export interface StoredObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; resourceVersion: string; uid: string; creationTimestamp: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    resourceVersion: string;
+    uid: string;
+    creationTimestamp: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [key: string]: unknown;
 }
 
@@ -51,7 +59,13 @@ export class KubeState {
     return user;
   }
 
-  put(kind: string, namespace: string | undefined, body: { apiVersion: string; kind: string; [key: string]: unknown } & { metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> } }): StoredObject {
+  put(
+    kind: string,
+    namespace: string | undefined,
+    body: { apiVersion: string; kind: string; [key: string]: unknown } & {
+      metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    },
+  ): StoredObject {
     const key = keyOf(kind, namespace, body.metadata.name);
     const previous = this.objects.get(key);
     const stored: StoredObject = {
@@ -73,15 +87,24 @@ export class KubeState {
   }
 
   list(kind: string, namespace: string | undefined): StoredObject[] {
-    return [...this.objects.entries()].filter(([key]) => key.startsWith(`${kind}/${namespace ?? ''}/`)).map(([, value]) => value);
+    return [...this.objects.entries()]
+      .filter(([key]) => key.startsWith(`${kind}/${namespace ?? ''}/`))
+      .map(([, value]) => value);
   }
 
   allowed(user: User, verb: string, resource: string, namespace: string | undefined): boolean {
-    return user.rules.some((r) => (r.verbs.includes(verb) || r.verbs.includes('*')) && (r.resources.includes(resource) || r.resources.includes('*')) && (r.namespaces === undefined || (namespace !== undefined && r.namespaces.includes(namespace))));
+    return user.rules.some(
+      (r) =>
+        (r.verbs.includes(verb) || r.verbs.includes('*')) &&
+        (r.resources.includes(resource) || r.resources.includes('*')) &&
+        (r.namespaces === undefined || (namespace !== undefined && r.namespaces.includes(namespace))),
+    );
   }
 
   takeFault(method: string, path: string): KubeFault | undefined {
-    const fault = this.faults.find((f) => f.times > 0 && (f.method === undefined || f.method === method) && f.path.test(path));
+    const fault = this.faults.find(
+      (f) => f.times > 0 && (f.method === undefined || f.method === method) && f.path.test(path),
+    );
     if (fault !== undefined) fault.times -= 1;
     return fault;
   }
