@@ -26,6 +26,14 @@ const compileCache = process.env.NODE_COMPILE_CACHE || privateCacheRoot();
 if (compileCache !== undefined) module.enableCompileCache?.(compileCache);
 const [{ main }, { AbortedError }] = await Promise.all([import('../dist/src/cli.js'), import('../dist/src/errors.js')]);
 
+// `preflight check --help | head`: a reader that goes away is not a crash. The work goes on and
+// exits with its own code; what it would still print has nowhere to go.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 const controller = new AbortController();
 let interrupts = 0;
 for (const signal of ['SIGINT', 'SIGTERM']) {

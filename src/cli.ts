@@ -1,16 +1,15 @@
 import { inspect } from 'node:util';
 import { Command, CommanderError } from 'commander';
-import { checkCommandDefinition, type CheckFlags, givenValues } from './cli/check-command.ts';
-import { type DiagnoseFlags, diagnoseCommandDefinition } from './cli/diagnose-command.ts';
-import { type MintFlags, mintCommandDefinition } from './cli/mint-command.ts';
-import { type RunFlags, runCommandDefinition } from './cli/run-command.ts';
-import { type ModelcarFlags, modelcarCommandDefinition } from './cli/modelcar-command.ts';
-import { type PushFlags, pushCommandDefinition } from './cli/push-command.ts';
-import { runModelcarBuild, runPush } from './cli/run-push.ts';
+import { checkAction, checkCommandDefinition, checkPrintsDocument } from './cli/check-command.ts';
+import { diagnoseAction, diagnoseCommandDefinition } from './cli/diagnose-command.ts';
+import { mintAction, mintCommandDefinition } from './cli/mint-command.ts';
+import { modelcarBuildAction, modelcarCommandDefinition } from './cli/modelcar-command.ts';
+import { HELP_CONFIG } from './cli/options.ts';
+import { pushAction, pushCommandDefinition } from './cli/push-command.ts';
+import { runAction, runCommandDefinition } from './cli/run-command.ts';
 import { AbortedError, ERROR_CODES, InternalError, PreflightError } from './errors.ts';
 import { withStdoutReserved } from './output/plugin-output.ts';
 import { createTerminal, type Io, type Terminal } from './output/terminal.ts';
-import { renderWarning } from './output/warning.ts';
 import { packageVersion } from './version.ts';
 
 /**
@@ -35,49 +34,46 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
         term.err(s);
       },
     });
-  program.addCommand(
-    checkCommandDefinition().action(async (flags: CheckFlags, cmd: Command) => {
-      const document = flags.output !== 'text' && (flags.list === true || flags.outputFile === undefined);
-      exitCode = await withStdoutReserved(term, document, (t) => runCheck(flags, cmd, t, signal));
-    }),
-  );
-  program.addCommand(
-    pushCommandDefinition().action(async (source: string, destination: string, flags: PushFlags) => {
-      exitCode = await runPush(source, destination, flags, term, signal);
-    }),
-  );
+  // Each action gets its Command (commander passes it last) and reads its values from the option table.
+  const action =
+    (run: (command: Command) => Promise<number>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args.at(-1);
+      if (!(command instanceof Command)) throw new InternalError('commander passed no Command to the action');
+      exitCode = await run(command);
+    };
   const modelcar = modelcarCommandDefinition();
-  modelcar.commands[0]?.action(async (flags: ModelcarFlags) => {
-    exitCode = await runModelcarBuild(flags, term, signal);
-  });
-  program.addCommand(modelcar);
-  program.addCommand(
-    runCommandDefinition().action(async (flags: RunFlags) => {
-      const { runPipelineStep } = await import('./cli/run-step.ts');
-      exitCode = await withStdoutReserved(term, flags.output === 'json', (t) => runPipelineStep(flags, t, signal));
-    }),
-  );
-  program.addCommand(
-    diagnoseCommandDefinition().action(async (flags: DiagnoseFlags) => {
-      const { runDiagnose } = await import('./cli/diagnose-command.ts');
-      exitCode = await runDiagnose(flags, term);
-    }),
-  );
-  program.addCommand(
-    mintCommandDefinition().action(async (flags: MintFlags, cmd: Command) => {
-      const { runMintCreds } = await import('./cli/run-mint.ts');
-      exitCode = await runMintCreds(flags, cmd, term, signal);
-    }),
-  );
+  modelcar.commands[0]?.action(action((c) => modelcarBuildAction(c, term, signal)));
+  program
+    .addCommand(
+      checkCommandDefinition().action(
+        action((c) =>
+          // Plugins run inside check: their console.log must not corrupt a JSON or JUnit document on stdout.
+          withStdoutReserved(term, checkPrintsDocument(c, io.env), (t) => checkAction(c, t, signal)),
+        ),
+      ),
+    )
+    .addCommand(pushCommandDefinition().action(action((c) => pushAction(c, term, signal))))
+    .addCommand(modelcar)
+    .addCommand(
+      runCommandDefinition().action(
+        action((c) => withStdoutReserved(term, c.opts()['output'] === 'json', (t) => runAction(c, t, signal))),
+      ),
+    )
+    .addCommand(diagnoseCommandDefinition().action(action((c) => diagnoseAction(c, term))))
+    .addCommand(mintCommandDefinition().action(action((c) => mintAction(c, term, signal))));
   for (const sub of [...program.commands, ...modelcar.commands])
-    sub.exitOverride().configureOutput({
-      writeOut: (s) => {
-        term.out(s);
-      },
-      writeErr: (s) => {
-        term.err(s);
-      },
-    });
+    sub
+      .exitOverride()
+      .configureHelp(HELP_CONFIG)
+      .configureOutput({
+        writeOut: (s) => {
+          term.out(s);
+        },
+        writeErr: (s) => {
+          term.err(s);
+        },
+      });
   try {
     await program.parseAsync(argv, { from: 'node' });
     // A command that stops quietly on the signal (check's report, mint-creds --watch) still ends as
@@ -99,37 +95,6 @@ function interruption(signal: AbortSignal, error: unknown): unknown {
   const reason: unknown = signal.reason;
   const aborted = reason instanceof AbortedError ? reason : new AbortedError('SIGINT');
   return error === undefined ? aborted : new AbortedError(aborted.signal, { cause: error });
-}
-
-async function runCheck(flags: CheckFlags, cmd: Command, term: Terminal, signal: AbortSignal): Promise<number> {
-  const [{ prepareCheckRun, executeCheckRun }, { createCheckView, renderCheckList }] = await Promise.all([
-    import('./commands/check.ts'),
-    import('./output/check-view.ts'),
-  ]);
-  const input = {
-    given: givenValues(cmd),
-    configPath: flags.config,
-    env: term.io.env,
-    log: term,
-    onWarning: (message: string) => {
-      term.err(renderWarning(message, term.errStyle));
-    },
-  };
-  const prepared = await prepareCheckRun(input);
-  if (flags.list === true) {
-    term.out(renderCheckList(prepared.all, flags.output));
-    return 0;
-  }
-  const view = createCheckView(term, prepared.selected, { format: flags.output, outputFile: flags.outputFile });
-  const { run, report } = await executeCheckRun(prepared, {
-    ...input,
-    signal,
-    onEvent: (event) => {
-      view.onEvent(event);
-    },
-  });
-  await view.finish(run, report);
-  return report.exitCode;
 }
 
 /**

@@ -1,105 +1,42 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { parseEcrUri } from '../aws/ecr-uri.ts';
 import { parseDuration } from '../config/units.ts';
 import { UsageError } from '../errors.ts';
+import type { Terminal } from '../output/terminal.ts';
+import { addOptions, type OptionValues, readOptions } from './options.ts';
 
-export interface MintFlags {
-  readonly namespace: readonly string[];
-  readonly secretName: string;
-  readonly registrySecretName: string;
-  readonly type: 'aws' | 'registry' | 'both';
-  readonly roleArn?: string;
-  readonly duration: string;
-  readonly sourceCredentials?: boolean;
-  readonly ecrUri?: string;
-  readonly awsRegion?: string;
-  readonly awsProfile?: string;
-  readonly context?: string;
-  readonly kubeconfig?: string;
-  readonly force?: boolean;
-  readonly dryRun?: boolean;
-  readonly rotateIfExpiringWithin?: string;
-  readonly watch?: boolean;
-  readonly output: 'text' | 'json';
-}
+const MINT_OPTIONS = [
+  'namespaces',
+  'type',
+  'secretName',
+  'registrySecretName',
+  'roleArn',
+  'duration',
+  'sourceCredentials',
+  'ecrUri',
+  'awsRegion',
+  'awsProfile',
+  'context',
+  'kubeconfig',
+  'force',
+  'dryRun',
+  'rotateIfExpiringWithin',
+  'watch',
+  'output',
+] as const;
+
+export type MintFlags = OptionValues<(typeof MINT_OPTIONS)[number]>;
+
+/** Default rotation margin of `--watch` when `--rotate-if-expiring-within` is not given. */
+const WATCH_MARGIN_MS = 15 * 60_000;
 
 export function mintCommandDefinition(): Command {
-  return new Command('mint-creds')
-    .description(
-      'mint short-lived AWS credentials (after aws sso login) and create or rotate the Kubernetes Secrets the pipeline uses',
-    )
-    .addOption(
-      new Option('-n, --namespace <ns>', 'namespace to write to (repeatable; default $DS_PROJECT)')
-        .argParser(collect)
-        .default([]),
-    )
-    .addOption(
-      new Option(
-        '--type <type>',
-        'aws: an Opaque Secret with AWS_* keys; registry: a kubernetes.io/dockerconfigjson Secret with an ECR token (no AWS keys in the pipeline); both',
-      )
-        .choices(['aws', 'registry', 'both'])
-        .default('aws'),
-    )
-    .addOption(new Option('--secret-name <name>', 'name of the aws Secret').default('aws-ecr-credentials'))
-    .addOption(
-      new Option('--registry-secret-name <name>', 'name of the registry (dockerconfigjson) Secret').default(
-        'ecr-registry-credentials',
-      ),
-    )
-    .addOption(new Option('--role-arn <arn>', 'role to assume with sts:AssumeRole').env('ROLE_ARN'))
-    .addOption(
-      new Option(
-        '--duration <duration>',
-        'session length of the assumed role, 15m to 12h (a role session can chain at most 1h: used automatically unless given)',
-      ).default('12h'),
-    )
-    .addOption(
-      new Option(
-        '--source-credentials',
-        'write the resolved credentials as they are (e.g. long-lived IAM user keys) instead of assuming a role',
-      ),
-    )
-    .addOption(
-      new Option('--ecr-uri <uri>', 'the ECR repository (its host and region go into the registry Secret)').env(
-        'ECR_URI',
-      ),
-    )
-    .addOption(
-      new Option('--aws-region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the ECR URI)').env(
-        'AWS_REGION',
-      ),
-    )
-    .addOption(
-      new Option('--aws-profile <name>', 'AWS profile, e.g. the SSO profile you logged in with').env('AWS_PROFILE'),
-    )
-    .addOption(
-      new Option(
-        '--context <name>',
-        'kubeconfig context (default: the current one, as oc login sets it; in a pod: in-cluster)',
-      ),
-    )
-    .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)'))
-    .addOption(new Option('--force', 'overwrite and adopt a Secret that preflight does not manage'))
-    .addOption(
-      new Option(
-        '--dry-run',
-        'mint and verify, then print the Secret manifests with every value redacted instead of writing them',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--rotate-if-expiring-within <duration>',
-        'do nothing (exit 0) while every Secret stays valid longer than this, e.g. 3h',
-      ),
-    )
-    .addOption(
-      new Option('--watch', 'keep running and rotate before expiry (jittered retries); stops cleanly on SIGTERM'),
-    )
-    .addOption(new Option('-o, --output <format>', 'result format').choices(['text', 'json']).default('text'))
-    .addHelpText(
-      'after',
-      `
+  const command = new Command('mint-creds').description(
+    'mint short-lived AWS credentials (after aws sso login) and create or rotate the Kubernetes Secrets the pipeline uses',
+  );
+  return addOptions(command, MINT_OPTIONS).addHelpText(
+    'after',
+    `
 Examples:
   aws sso login --profile dev
   preflight mint-creds --namespace team-a --role-arn arn:aws:iam::123456789012:role/ecr-push
@@ -108,8 +45,56 @@ Examples:
 
 Secrets are labelled app.kubernetes.io/managed-by=preflight and annotated with preflight.dev/expires-at,
 minted-at, identity and source (never a value). Exit codes: 0 written or still fresh, 1 AWS or API
-failure, 2 bad input, missing permissions or credentials (nothing written).`,
-    );
+failure, 2 bad input, missing permissions or credentials (nothing written), 143 --watch stopped by SIGTERM.`,
+  );
+}
+
+export async function mintAction(command: Command, term: Terminal, signal: AbortSignal): Promise<number> {
+  const env = term.io.env;
+  const { values: flags, origin } = readOptions(command, MINT_OPTIONS, env);
+  const parsed = parseMintFlags(flags);
+  const [{ resolveRegion }, { connectKube }, { createKubeApi }, { mintCredentials }, view] = await Promise.all([
+    import('../aws/clients.ts'),
+    import('../kube/client.ts'),
+    import('../kube/api.ts'),
+    import('../commands/mint-creds.ts'),
+    import('../output/mint-view.ts'),
+  ]);
+  const region = resolveRegion({ region: flags.awsRegion, ecrRegion: parsed.ecr?.region, env });
+  const connection = await connectKube({ env, kubeconfig: flags.kubeconfig, context: flags.context });
+  term.debug(
+    `kubernetes API ${connection.server}, context ${connection.context ?? 'in-cluster'}, user ${connection.user}`,
+  );
+  const input = {
+    ...parsed,
+    names: { aws: flags.secretName, registry: flags.registrySecretName },
+    roleArn: flags.roleArn,
+    durationExplicit: origin('duration') !== undefined,
+    sourceCredentials: flags.sourceCredentials === true,
+    force: flags.force === true,
+    dryRun: flags.dryRun === true,
+    region,
+    profile: flags.awsProfile === '' ? undefined : flags.awsProfile,
+    kube: await createKubeApi(connection),
+    env,
+    log: term,
+    now: () => new Date(),
+    signal,
+  };
+  if (flags.watch === true) {
+    const { watchMint } = await import('../commands/mint-watch.ts');
+    await watchMint(input, {
+      marginMs: parsed.rotateWithinMs ?? WATCH_MARGIN_MS,
+      onEvent: (event) => {
+        view.showWatchEvent(term, event, flags.output, new Date());
+      },
+    });
+    // Only the signal ends a watch: main() reports it as the interruption (143 for SIGTERM).
+    term.err('stopped watching\n');
+    return 0;
+  }
+  view.showMintResult(term, await mintCredentials(input), flags.output, new Date());
+  return 0;
 }
 
 export interface ParsedMint {
@@ -125,13 +110,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const ROLE_ARN = /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /** Check every flag before anything is contacted. */
-export function parseMintFlags(flags: MintFlags, env: Readonly<Record<string, string | undefined>>): ParsedMint {
-  const namespaces =
-    flags.namespace.length > 0
-      ? [...new Set(flags.namespace)]
-      : env.DS_PROJECT !== undefined && env.DS_PROJECT !== ''
-        ? [env.DS_PROJECT]
-        : [];
+export function parseMintFlags(flags: MintFlags): ParsedMint {
+  const namespaces = [...new Set(flags.namespaces)];
   if (namespaces.length === 0)
     throw new UsageError('no namespace: pass --namespace NS or export DS_PROJECT', {
       hint: 'e.g. --namespace team-a (the data science project)',
@@ -204,8 +184,4 @@ export function parseMintFlags(flags: MintFlags, env: Readonly<Record<string, st
       hint: '--ecr-uri 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/model',
     });
   return { namespaces, kinds, durationSeconds: Math.round(duration / 1000), rotateWithinMs, ecr };
-}
-
-function collect(value: string, previous: unknown): string[] {
-  return [...(Array.isArray(previous) ? previous.map(String) : []), value];
 }

@@ -1,125 +1,123 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { GivenValues } from '../config/resolve.ts';
-import type { ConfigFile } from '../config/schema.ts';
-import { DEFAULTS } from '../config/constants.ts';
 import { UsageError } from '../errors.ts';
-import { parseIdList } from '../runner/select.ts';
-import { addModelcarOptions, type ModelcarFlags } from './modelcar-command.ts';
-
-export interface RunFlags extends Omit<ModelcarFlags, 'modelDir' | 'digestFile'> {
-  readonly modelDir?: string;
-  readonly source?: string;
-  readonly tag?: string;
-  readonly imageUriFile?: string;
-  readonly imageUrlFile?: string;
-  readonly imageDigestFile?: string;
-  readonly reportFile?: string;
-  readonly only?: string;
-  readonly skip?: string;
-  readonly strict?: boolean;
-  readonly timeout: string;
-  readonly scope: 'laptop' | 'pod' | 'auto';
-  readonly namespace?: string;
-  readonly ecrUri?: string;
-  readonly awsRegion?: string;
-  readonly awsProfile?: string;
-  readonly serviceAccount: string;
-  readonly secretName: string;
-  readonly config?: string;
-}
+import type { Terminal } from '../output/terminal.ts';
+import { renderWarning } from '../output/warning.ts';
+import { IMAGE_OPTIONS, modelcarInput } from './modelcar-command.ts';
+import { addOptions, type OptionValues, readOptions, required } from './options.ts';
+import { uploadInput } from './push-command.ts';
+import { withProgress, writeSharedOutputs } from './progress.ts';
 
 /**
- * `preflight run`: the pipeline step. Checks first (the pod-scope set), then the modelcar build or
- * the push of an existing archive, then the pipeline outputs. Its flags are the modelcar build's
- * plus the outputs and the check selection; what the checks need comes from the same values.
+ * `run` takes the modelcar build's image rows, --source instead of --model-dir, the pipeline
+ * outputs, and the rows of the checks a pipeline pod runs. It has no --digest-file: --image-uri-file
+ * is that output under the name KFP and Tekton give it.
  */
+const RUN_OPTIONS = [
+  'modelDir',
+  'source',
+  'tag',
+  ...IMAGE_OPTIONS,
+  'imageUriFile',
+  'imageUrlFile',
+  'imageDigestFile',
+  'reportFile',
+  'only',
+  'skip',
+  'strict',
+  'timeout',
+  'scope',
+  'namespace',
+  'ecrUri',
+  'awsRegion',
+  'awsProfile',
+  'serviceAccount',
+  'secretName',
+  'config',
+  'output',
+] as const;
+
+type RunValues = OptionValues<(typeof RUN_OPTIONS)[number]>;
+
 export function runCommandDefinition(): Command {
-  return addModelcarOptions(
-    new Command('run')
-      .description(
-        'the KFP / Tekton step: run the pod checks, stop on a failure (exit 3), else build and push the modelcar (or push --source), and write the pipeline outputs',
-      )
-      .addOption(new Option('--model-dir <dir>', 'the model files on the PVC (build a modelcar)').env('MODEL_DIR'))
-      .addOption(
-        new Option(
-          '--source <archive>',
-          'push this image instead of building one: oci-archive:PATH, oci:DIR or docker-archive:PATH',
-        ),
-      )
-      .addOption(
-        new Option(
-          '--tag <tag>',
-          'tag to append to --image when it has none (pipelines pass the repository and the tag apart)',
-        ),
-      ),
-  )
-    .addOption(
-      new Option(
-        '--image-uri-file <path>',
-        'write the pushed repo@sha256:… here (a KFP outputPath; mode 0644, like the two below: the next step may run as another uid)',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--image-url-file <path>',
-        'write the image reference as given, with its tag (Tekton result IMAGE_URL)',
-      ),
-    )
-    .addOption(
-      new Option('--image-digest-file <path>', 'write the manifest digest sha256:… (Tekton result IMAGE_DIGEST)'),
-    )
-    .addOption(
-      new Option(
-        '--report-file <path>',
-        'write the JSON report (checks and push) here; mode 0600, it names accounts and images',
-      ),
-    )
-    .addOption(new Option('--only <ids>', 'run only these checks (comma-separated ids)'))
-    .addOption(new Option('--skip <ids>', 'do not run these checks (comma-separated ids)'))
-    .addOption(new Option('--strict', 'warnings stop the step too (exit 4)'))
-    .addOption(new Option('--timeout <duration>', 'time limit per check').default(DEFAULTS.timeout))
-    .addOption(
-      new Option('--scope <scope>', 'which checks: pod (the default for a pipeline step), laptop, or auto')
-        .choices(['laptop', 'pod', 'auto'])
-        .default('pod'),
-    )
-    .addOption(new Option('--namespace <ns>', 'namespace of the pipeline').env('DS_PROJECT'))
-    .addOption(
-      new Option('--ecr-uri <uri>', 'ECR repository for the AWS checks (default: --image, when it is on ECR)').env(
-        'ECR_URI',
-      ),
-    )
-    .addOption(new Option('--aws-region <region>', 'AWS region').env('AWS_REGION'))
-    .addOption(new Option('--aws-profile <name>', 'AWS profile').env('AWS_PROFILE'))
-    .addOption(
-      new Option('--service-account <name>', 'ServiceAccount of the step (irsa check)').default(
-        DEFAULTS.serviceAccount,
-      ),
-    )
-    .addOption(
-      new Option('--secret-name <name>', 'the AWS credentials Secret (credentials checks)').default(
-        DEFAULTS.secretName,
-      ),
-    )
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'preflight.yaml with check settings (default: ./preflight.yaml when present, whose plugins: are ignored: only a named file may load code)',
-      ).env('PREFLIGHT_CONFIG'),
-    )
-    .addOption(
-      new Option('-o, --output <format>', 'what stdout gets: the reference, or the JSON report')
-        .choices(['text', 'json'])
-        .default('text'),
-    )
-    .addHelpText(
-      'after',
-      `
+  const command = new Command('run').description(
+    'the KFP / Tekton step: run the pod checks, stop on a failure (exit 3), else build and push the modelcar (or push --source), and write the pipeline outputs',
+  );
+  return addOptions(command, RUN_OPTIONS, { defaults: { scope: 'pod' } }).addHelpText(
+    'after',
+    `
+--image and one of --model-dir or --source are required. --ecr-uri defaults to --image when it is on ECR.
 The check report and the upload progress go to stderr; stdout gets the pushed repo@sha256:….
 Exit codes: 0 pushed, 3 a check failed (nothing pushed), 4 warnings under --strict (nothing
 pushed), 2 bad input or an image that would break the modelcar contract (nothing pushed), 1 registry
-or I/O failure.`,
-    );
+or I/O failure, 130/143 interrupted (a cancelled TaskRun or KFP run sends SIGTERM).`,
+  );
+}
+
+export async function runAction(command: Command, term: Terminal, signal: AbortSignal): Promise<number> {
+  const read = readOptions(command, RUN_OPTIONS, term.io.env);
+  const { values } = read;
+  const image = imageWithTag(required(values.image, 'image'), values.tag);
+  const given = runGivenValues(values, read.given, image);
+  const [
+    { runStep },
+    { renderText },
+    { renderChecksStopped, renderRunReport },
+    { PRIVATE_FILE, probeOutputFiles, writeFileAtomic },
+  ] = await Promise.all([
+    import('../commands/run.ts'),
+    import('../output/text.ts'),
+    import('../output/run-report.ts'),
+    import('../util/atomic-file.ts'),
+  ]);
+  const env = term.io.env;
+  const outputs = [
+    { flag: '--image-uri-file', path: values.imageUriFile },
+    { flag: '--image-url-file', path: values.imageUrlFile },
+    { flag: '--image-digest-file', path: values.imageDigestFile },
+    { flag: '--report-file', path: values.reportFile },
+  ];
+  const publish =
+    values.source === undefined
+      ? ({ kind: 'build', input: { ...modelcarInput(values, values.modelDir ?? '', image), env, log: term } } as const)
+      : ({
+          kind: 'push',
+          input: { source: values.source, destination: image, ...uploadInput(values), env, log: term },
+        } as const);
+  // Before the checks (which talk to registries too) and the push: an output the step cannot write
+  // fails now, with nothing pushed.
+  await probeOutputFiles(outputs);
+  const result = await runStep({
+    checks: {
+      given,
+      configPath: values.config,
+      env,
+      log: term,
+      onWarning: (message) => {
+        term.err(renderWarning(message, term.errStyle));
+      },
+    },
+    publish,
+    signal,
+    onChecks: (report) => {
+      term.err(renderText(report, term.errStyle));
+    },
+    upload: (work) => withProgress(term, false, [], work),
+  });
+  // The report names images, accounts and namespaces: private. The result files are shared.
+  if (values.reportFile !== undefined) await writeFileAtomic(values.reportFile, renderRunReport(result), PRIVATE_FILE);
+  if (result.outcome === 'checks-failed') {
+    term.err(renderChecksStopped(result.exitCode));
+    if (values.output === 'json') term.out(renderRunReport(result));
+    return result.exitCode;
+  }
+  await writeSharedOutputs([
+    { path: values.imageUriFile, text: result.reference },
+    { path: values.imageUrlFile, text: image },
+    { path: values.imageDigestFile, text: result.digest },
+  ]);
+  term.out(values.output === 'json' ? renderRunReport(result) : `${result.reference}\n`);
+  return 0;
 }
 
 /** `--image REPO --tag T` → `REPO:T`; a tag in both places is ambiguous. */
@@ -137,38 +135,33 @@ export function imageWithTag(image: string, tag: string | undefined): string {
   return `${image}:${tag}`;
 }
 
-/** Check values from the run's flags: the model, the base and the pipeline's own settings. */
-export function runGivenValues(flags: RunFlags): GivenValues {
-  if ((flags.modelDir === undefined) === (flags.source === undefined)) {
+/**
+ * The check values of the step: what the user gave of the check rows, and what the step itself
+ * knows (the model, the base, the platform, the ECR repository when --image is on ECR, the builder).
+ * The step's defaults (pod scope, service account, Secret name) are given too: they are the step's.
+ */
+function runGivenValues(values: RunValues, fromUser: GivenValues, image: string): GivenValues {
+  if ((values.modelDir === undefined) === (values.source === undefined)) {
     throw new UsageError(
-      flags.source === undefined
+      values.source === undefined
         ? 'nothing to push: pass --model-dir DIR (build a modelcar) or --source ARCHIVE'
         : '--model-dir and --source exclude each other',
-      {
-        hint: 'preflight run --model-dir /workspace/model --image "$ECR_URI:tag"',
-      },
+      { hint: 'preflight run --model-dir /workspace/model --image "$ECR_URI:tag"' },
     );
   }
-  const given: GivenValues = {};
-  const set = (key: keyof ConfigFile, value: unknown, origin: string) => {
-    if (value !== undefined) given[key] = { value, origin };
+  const given: GivenValues = { ...fromUser };
+  const set = (key: keyof GivenValues, value: unknown, origin: string) => {
+    if (value !== undefined && given[key] === undefined) given[key] = { value, origin };
   };
-  const ecrUri = flags.ecrUri ?? (/\.dkr[.-]ecr/.test(flags.image) ? flags.image : undefined);
-  set('ecrUri', ecrUri, flags.ecrUri === undefined ? '--image' : '--ecr-uri');
-  set('awsRegion', flags.awsRegion, '--aws-region');
-  set('awsProfile', flags.awsProfile, '--aws-profile');
-  set('namespace', flags.namespace, '--namespace');
-  set('modelDir', flags.modelDir, '--model-dir');
-  set('baseImage', flags.source === undefined ? flags.base : undefined, '--base');
-  set('images', flags.source === undefined ? undefined : [flags.source], '--source');
-  set('platform', flags.platform.split(',')[0]?.trim(), '--platform');
+  set('ecrUri', /\.dkr[.-]ecr/.test(image) ? image : undefined, '--image');
+  set('modelDir', values.modelDir, '--model-dir');
+  set('baseImage', values.source === undefined ? values.base : undefined, '--base');
+  set('images', values.source === undefined ? undefined : [values.source], '--source');
+  set('platform', values.platforms[0], '--platform');
   set('builder', 'preflight', 'preflight run');
-  set('only', flags.only === undefined ? undefined : parseIdList(flags.only), '--only');
-  set('skip', flags.skip === undefined ? undefined : parseIdList(flags.skip), '--skip');
-  set('strict', flags.strict, '--strict');
-  set('timeout', flags.timeout, '--timeout');
-  set('scope', flags.scope, '--scope');
-  set('serviceAccount', flags.serviceAccount, '--service-account');
-  set('secretName', flags.secretName, '--secret-name');
+  set('timeout', values.timeout, '--timeout');
+  set('scope', values.scope, '--scope');
+  set('serviceAccount', values.serviceAccount, '--service-account');
+  set('secretName', values.secretName, '--secret-name');
   return given;
 }

@@ -1,5 +1,4 @@
 import { ProcessOutput } from 'listr2';
-import type { OutputFormat } from '../cli/check-command.ts';
 import type { Check } from '../plugin.ts';
 import type { Report } from '../runner/report.ts';
 import type { RunEvent, RunReport } from '../runner/run.ts';
@@ -11,6 +10,9 @@ import { createListrProgress } from './listr-progress.ts';
 import { createStyle } from './style.ts';
 import type { Terminal } from './terminal.ts';
 import { formatCheckLine, renderSummary, renderText } from './text.ts';
+
+/** The report formats of `check` (its -o). */
+export type OutputFormat = 'text' | 'json' | 'junit';
 
 export interface CheckViewOptions {
   readonly format: OutputFormat;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { checkCommandDefinition, givenValues } from '../../src/cli/check-command.ts';
+import { CHECK_OPTIONS, checkCommandDefinition } from '../../src/cli/check-command.ts';
+import { readOptions } from '../../src/cli/options.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { resolveCheckConfig } from '../../src/config/resolve.ts';
 import { ConfigError } from '../../src/errors.ts';
@@ -20,11 +21,11 @@ async function configError(yaml: string): Promise<ConfigError> {
   return error;
 }
 
-/** Parse flags the way the CLI does, with commander reading env vars from the (stubbed) process env. */
+/** Parse flags the way the CLI does, with env vars read from the (stubbed) process env. */
 function given(args: string[]) {
   const cmd = checkCommandDefinition();
   cmd.exitOverride().parse(args, { from: 'user' });
-  return givenValues(cmd);
+  return readOptions(cmd, CHECK_OPTIONS, process.env).given;
 }
 
 describe('preflight.yaml', () => {
@@ -130,9 +131,14 @@ describe('resolveCheckConfig precedence: flags > env > file > defaults', () => {
     expect(() => resolveCheckConfig(given(args), undefined, {})).toThrow(message);
   });
 
-  it('names the env var when an env value is invalid', () => {
-    vi.stubEnv('ECR_URI', '');
-    expect(() => resolveCheckConfig(given([]), undefined, {})).toThrow(/^env ECR_URI: /);
+  it('names the env var when an env value is invalid, and takes an empty one as unset', () => {
+    vi.stubEnv('ECR_URI', 'not a uri\n');
+    vi.stubEnv('AWS_REGION', '');
+    const values = given([]);
+    expect(values.ecrUri).toEqual({ value: 'not a uri\n', origin: 'env ECR_URI' });
+    expect(values.awsRegion).toBeUndefined();
+    vi.stubEnv('DOCKER_CONFIG', '');
+    expect(given([]).dockerConfig).toBeUndefined();
   });
 
   it('knows KFP_TOKEN is set without copying it into options', () => {
