@@ -57,7 +57,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     .addCommand(modelcar)
     .addCommand(
       runCommandDefinition().action(
-        action((c) => withStdoutReserved(term, c.opts()['output'] === 'json', (t) => runAction(c, t, signal))),
+        // Always: in text too, stdout is the pushed reference that `$(preflight run …)` captures.
+        action((c) => withStdoutReserved(term, true, (t) => runAction(c, t, signal))),
       ),
     )
     .addCommand(diagnoseCommandDefinition().action(action((c) => diagnoseAction(c, term))))

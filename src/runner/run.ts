@@ -101,8 +101,25 @@ async function execute(
         ),
       };
     }
-    const applies = check.appliesTo?.(ctx) ?? true;
-    if (applies !== true) return { result: skip(applies === false ? 'does not apply here' : applies) };
+    // Held to its type at run time: a plain-object plugin's `async appliesTo` returns a Promise,
+    // which would otherwise read as a skip whose reason is "[object Promise]".
+    const applies: unknown = check.appliesTo === undefined ? true : check.appliesTo(ctx);
+    if (typeof applies === 'string' && applies.trim() !== '') return { result: skip(applies) };
+    if (applies === false) return { result: skip('does not apply here') };
+    if (applies !== true) {
+      const origin = options.origin?.(check) ?? 'built-in';
+      const got =
+        applies instanceof Promise
+          ? 'a Promise (appliesTo must be synchronous)'
+          : applies === undefined
+            ? 'nothing'
+            : JSON.stringify(applies);
+      return {
+        result: fail(`check ${check.id} (${origin}): appliesTo returned ${got}, not true, false or a reason`, {
+          remediation: `fix appliesTo in ${origin}: return true to run the check, false or a reason string to skip it; do async work in run()`,
+        }),
+      };
+    }
     return { result: validResult(check, await check.run(ctx), options) };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

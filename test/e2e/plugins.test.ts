@@ -140,6 +140,22 @@ describe('plugin output never reaches a machine-readable stdout', () => {
         expect(result.stderr).toContain(`${line}\n`);
   });
 
+  it('run (text): stdout stays the pushed reference alone, so the plugin lines go to stderr', async () => {
+    const dir = await outsideDir({
+      'noisy.mjs': NOISY,
+      'preflight.yaml': 'plugins: [noisy.mjs]\n',
+      'model/w.bin': 'w',
+    });
+    const args = ['run', '--config', 'preflight.yaml', '--only', 'team-noisy'];
+    const result = await runCli([...args, '--model-dir', 'model', '--image', '127.0.0.1:9/team/noisy:v1'], {
+      cwd: dir,
+    });
+    // The check fails, so nothing is pushed and stdout (what `$(preflight run …)` captures) is empty.
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('stray console.log\n');
+  });
+
   it('check -o junit: stdout is one XML document', async () => {
     const dir = await outsideDir({ 'noisy.mjs': NOISY });
     const result = await runCli(['check', '--plugin', 'noisy.mjs', '--only', 'team-noisy', '-o', 'junit'], {

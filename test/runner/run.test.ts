@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CheckResult, fail, pass, skip, warn } from '../../src/plugin.ts';
 import { loadChecks } from '../../src/runner/plugins.ts';
@@ -183,6 +184,34 @@ describe('runChecks validates every result', () => {
     if (outcome === undefined) throw new Error('no outcome');
     return { result: outcome.result, label: set.origins.get(outcome.check) ?? '' };
   }
+
+  it.each([
+    [
+      'a Promise (an async appliesTo)',
+      'async () => true',
+      /appliesTo returned a Promise \(appliesTo must be synchronous\)/,
+    ],
+    ['nothing (a missing return)', '() => {}', /appliesTo returned nothing, not true, false or a reason/],
+    ['a number', '() => 0', /appliesTo returned 0, not true/],
+    ['an empty reason', "() => '  '", /appliesTo returned " {2}", not true/],
+  ])(
+    'fails a check whose appliesTo returns %s, naming the plugin, without running it',
+    async (_name, appliesTo, message) => {
+      const dir = await testdir({
+        'team.mjs': `export let ran = false;\nexport default { id: 'team-x', title: 'team', scope: 'any', inspects: 'nothing', appliesTo: ${appliesTo}, run: async () => { ran = true; return { status: 'pass', message: 'ran' }; } };\n`,
+      });
+      const set = await loadChecks([], [join(dir, 'team.mjs')]);
+      const report = await runChecks(options({ checks: set.checks, origin: (c) => set.origins.get(c) ?? 'built-in' }));
+      const result = report.outcomes[0]?.result;
+      expect(result?.status).toBe('fail');
+      expect(result?.status === 'fail' && result.message).toMatch(message);
+      expect(result?.status === 'fail' && result.message).toContain('team.mjs');
+      expect(result?.status === 'fail' && result.remediation).toMatch(/return true to run the check/);
+      // The same module instance the run used: the check's run() never set `ran`.
+      const plugin: unknown = await import(pathToFileURL(join(dir, 'team.mjs')).href);
+      expect(plugin).toMatchObject({ ran: false });
+    },
+  );
 
   it.each([
     ['a fail without remediation', `{ status: 'fail', message: 'quota exceeded' }`, /"fail".*"remediation"/],
