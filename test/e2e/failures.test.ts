@@ -211,7 +211,8 @@ const FAILURES: readonly Failure[] = [
       ),
     hint: /^hint: .*failing \(HTTP 503\) and kept failing through the retries/,
     arrange: () => () => {
-      // Retried, and bounded: no request more often than the policy's attempts, one of them exactly.
+      // Retried, and bounded: no request more often than the policy's attempts, one of them exactly
+      // (the model is one layer, so a build opens one upload at a time: one POST path, one count).
       const counts = [...failingRequests.values()];
       expect(Math.max(...counts)).toBe(DEFAULT_RETRY.attempts);
       expect(counts.every((n) => n <= DEFAULT_RETRY.attempts)).toBe(true);
