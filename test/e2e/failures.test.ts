@@ -275,7 +275,7 @@ describe('failures × commands: exit code, one error line, one hint, no stack (i
       /^error: required option '--model-dir <dir>' not specified$/,
     ],
   ];
-  it.each(BAD_FLAGS)('%s → exit 2, one line, nothing contacted', async (_name, args, error) => {
+  it.each(BAD_FLAGS)('%s → exit 2, one line', async (_name, args, error) => {
     const result = await runMain(args(), { env: await cleanEnv() });
     expectOneAnswer(result, 2, error, /^hint: \S/);
     expect(result.stdout).toBe('');
