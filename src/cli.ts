@@ -24,7 +24,6 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal)
     .description('Make ECR/Kaniko container pipelines on Kubernetes, OpenShift and Kubeflow work the first time.')
     .version(packageVersion(), '-V, --version')
     .option('--debug', 'show debug logs and full stack traces (never secret values)')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => {
@@ -112,6 +111,8 @@ function reportError(error: unknown, term: Terminal, debug: boolean): number {
       error.code === 'commander.help'
     )
       return 0;
+    // Commander printed its `error:` line; the hint is ours, the same for every command and subcommand.
+    term.err(`${term.errStyle.dim('hint:')} ${ERROR_CODES.usage.hint}\n`);
     return ERROR_CODES.usage.exitCode;
   }
   const style = term.errStyle;

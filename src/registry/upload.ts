@@ -107,7 +107,7 @@ export class UploadSession {
       retry: true,
       ...this.signal(),
     });
-    await this.expect(res, [202], 'start an upload');
+    await this.expect(res, [202], 'start an upload', 'POST', `/v2/${this.options.repository}/blobs/uploads/`);
     this.location = requireLocation(res);
     const min = Number(res.header('oci-chunk-min-length') ?? '0');
     if (Number.isFinite(min) && min > this.chunkSize) this.chunkSize = min;
@@ -153,7 +153,7 @@ export class UploadSession {
         },
       });
       if (res.status === 416) throw await this.rangeError(res);
-      await this.expect(res, [202, 201], 'upload a part');
+      await this.expect(res, [202, 201], 'upload a part', 'PATCH', this.location);
       this.location = requireLocation(res);
       const end = rangeEnd(res.header('range'));
       const registryOffset = end === undefined ? from + length : end + 1;
@@ -263,7 +263,7 @@ export class UploadSession {
       retry: true,
       ...this.signal(),
     });
-    await this.expect(res, [201], 'complete the upload');
+    await this.expect(res, [201], 'complete the upload', 'PUT', url.href);
     const confirmed = res.header('docker-content-digest');
     if (confirmed !== undefined && confirmed !== digest) {
       throw new RegistryError(`${this.options.transport.registry} stored blob ${confirmed}, expected ${digest}`, {
@@ -283,17 +283,20 @@ export class UploadSession {
     await res.dump();
   }
 
-  private async expect(res: RegistryResponse, statuses: readonly number[], what: string): Promise<void> {
+  /** Name the request that failed as it was sent: a refused POST or PUT is not a PATCH. */
+  private async expect(
+    res: RegistryResponse,
+    statuses: readonly number[],
+    what: string,
+    method: 'POST' | 'PATCH' | 'PUT',
+    path: string,
+  ): Promise<void> {
     if (statuses.includes(res.status)) {
       await res.dump();
       return;
     }
     const body = await res.text();
-    const error = this.options.transport.statusError(
-      { method: 'PATCH', path: this.location || '/v2/' },
-      res.status,
-      body,
-    );
+    const error = this.options.transport.statusError({ method, path }, res.status, body);
     throw new RegistryError(`cannot ${what} for ${shortDigest(this.options.source)}: ${error.message}`, {
       status: res.status,
       ociCode: error.ociCode,

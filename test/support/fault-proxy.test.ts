@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   dropAfterBytes,
+  holdAfterBytes,
   respond,
   rewriteResponse,
   startFaultProxy,
@@ -252,6 +253,30 @@ describe('fault proxy in front of a real registry', () => {
       fault: 'respond',
       bytesForwarded: 0,
     });
+  });
+
+  it('holdAfterBytes calls back once the bytes arrived, then neither forwards nor answers until the client goes', async () => {
+    const upload = await startUpload('proxy/hold');
+    let onHold = (): void => undefined;
+    const held = new Promise<void>((resolve) => (onHold = resolve));
+    proxy.inject(
+      { method: 'PATCH', path: UPLOADS },
+      holdAfterBytes(1, () => onHold()),
+    );
+    const client = new AbortController();
+    const inFlight = request(upload, {
+      method: 'PATCH',
+      headers: OCTETS,
+      body: Buffer.alloc(100_000, 9),
+      signal: client.signal,
+    });
+    await held;
+    expect(proxy.log.at(-1)).toMatchObject({ method: 'PATCH', status: undefined, fault: 'hold', bytesForwarded: 0 });
+    client.abort();
+    await expect(inFlight).rejects.toThrow();
+    // The registry never saw a byte of it, and the next request passes.
+    expect(proxy.bytesForwarded).toBe(0);
+    expect(await send(upload, 'GET')).toMatchObject({ status: 204, headers: { range: '0-0' } });
   });
 
   it('reset() forgets faults and counters', async () => {

@@ -23,7 +23,8 @@ export type Fault =
       readonly headers: Readonly<Record<string, string>>;
       readonly body: string;
     }
-  | { readonly kind: 'rewrite'; readonly rewrite: ResponseRewrite };
+  | { readonly kind: 'rewrite'; readonly rewrite: ResponseRewrite }
+  | { readonly kind: 'hold'; readonly afterBytes: number; readonly onHold: () => void };
 
 export interface ProxiedResponse {
   readonly status: number;
@@ -61,6 +62,16 @@ export function respond(status: number, headers: Readonly<Record<string, string>
 /** Forward, then change the status and headers before the client sees them; the body streams through untouched. */
 export function rewriteResponse(rewrite: ResponseRewrite): Fault {
   return { kind: 'rewrite', rewrite };
+}
+
+/**
+ * Read `bytes` of the request body (0: none, e.g. a GET), then hold the request: nothing is
+ * forwarded or answered, and the body stops being read, until the client gives up. `onHold` is
+ * called when that point is reached: the server-side event a test acts on ("the upload is under
+ * way") instead of a sleep. A body shorter than `bytes` is held when it ends.
+ */
+export function holdAfterBytes(bytes: number, onHold: () => void): Fault {
+  return { kind: 'hold', afterBytes: bytes, onHold };
 }
 
 /** ECR's answer to a part that does not start where the upload is, e.g. "First byte of the layer part is 0 instead of 5242880". */
@@ -287,6 +298,26 @@ export class FaultProxy {
         if (received >= fault.afterBytes) req.socket.destroy();
       });
       req.on('end', () => req.socket.destroy());
+      return;
+    }
+    if (fault?.kind === 'hold') {
+      let received = 0;
+      let held = false;
+      const hold = (): void => {
+        if (held) return;
+        held = true;
+        req.pause();
+        fault.onHold();
+      };
+      if (fault.afterBytes === 0) {
+        hold();
+        return;
+      }
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= fault.afterBytes) hold();
+      });
+      req.on('end', hold);
       return;
     }
     if (fault?.kind === 'drop' && fault.afterBytes === 0) {
