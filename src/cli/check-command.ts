@@ -61,7 +61,7 @@ export async function checkAction(command: Command, term: Terminal, signal: Abor
       import('../util/atomic-file.ts'),
     ]);
   // Before any check runs (some take their full timeout): a report that cannot be written fails now.
-  if (!list) await probeOutputFiles([{ flag: '--output-file', path: values.outputFile }]);
+  if (!list) await probeOutputFiles([{ flag: '--output-file', path: values.outputFile }], 'no check was run');
   const input = {
     given,
     configPath: values.config,

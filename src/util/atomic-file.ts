@@ -46,16 +46,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
  * pushed rather than after the push. What can change in between (the disk filling up) still fails
  * the write itself, which leaves no half-written file.
  */
-export async function probeOutputFiles(outputs: readonly OutputPath[]): Promise<void> {
+export async function probeOutputFiles(
+  outputs: readonly OutputPath[],
+  nothingDone = 'nothing was pushed',
+): Promise<void> {
   for (const { flag, path } of outputs) {
     if (path === undefined) continue;
     // A folder at the path would fail only the rename, after the push: say so now. Any other lstat
     // failure (ENOENT, ENOTDIR, EACCES) shows again in the temp-file step, worded as the write's.
     const existing = await lstat(path).catch(() => undefined);
-    if (existing?.isDirectory() === true) throw outputError(path, 'EISDIR', undefined, { exitCode: 2, flag });
-    await throughTempFile(path, { mode: PRIVATE_FILE, data: Buffer.alloc(PROBE_BYTES), exitCode: 2, flag }, (temp) =>
-      rm(temp),
-    );
+    const probe = { mode: PRIVATE_FILE, data: Buffer.alloc(PROBE_BYTES), exitCode: 2, flag, nothingDone } as const;
+    if (existing?.isDirectory() === true) throw outputError(path, 'EISDIR', undefined, probe);
+    await throughTempFile(path, probe, (temp) => rm(temp));
   }
 }
 
@@ -64,6 +66,8 @@ interface TempWrite {
   readonly data: string | Uint8Array;
   readonly exitCode: 1 | 2;
   readonly flag?: string;
+  /** What a probe's error adds: nothing was done yet (`nothing was pushed`, `no check was run`). */
+  readonly nothingDone?: string;
 }
 
 /**
@@ -114,10 +118,15 @@ function outputError(
   path: string,
   code: string,
   cause: unknown,
-  options: { readonly exitCode: 1 | 2; readonly flag?: string | undefined; readonly extra?: string },
+  options: {
+    readonly exitCode: 1 | 2;
+    readonly flag?: string | undefined;
+    readonly extra?: string;
+    readonly nothingDone?: string | undefined;
+  },
 ): FileWriteError {
   const named = options.flag === undefined ? path : `${options.flag} ${path}`;
-  const nothingDone = options.exitCode === 2 ? ': nothing was pushed' : '';
+  const nothingDone = options.nothingDone === undefined ? '' : `: ${options.nothingDone}`;
   return new FileWriteError(`cannot write ${named} (${code})${options.extra ?? ''}${nothingDone}`, {
     hint: HINTS[code] ?? 'check that the path names a file in a folder this user may write',
     cause,

@@ -256,6 +256,23 @@ describe('failures × commands: exit code, one error line, one hint, no stack (i
     },
   );
 
+  it('check --output-file in a folder that cannot exist → exit 2 before any check runs', async () => {
+    const dir = await testdir({ 'a-file': 'not a folder' });
+    const path = join(dir, 'a-file', 'report.json');
+    const result = await runMain(['check', '--only', 'ecr-uri', '-o', 'json', '--output-file', path], {
+      env: await cleanEnv(),
+    });
+    expectOneAnswer(
+      result,
+      2,
+      new RegExp(`^error: cannot write --output-file ${escape(path)} \\(ENOTDIR\\): no check was run$`),
+      /^hint: \S/,
+    );
+    // Nothing ran: no live view, no report.
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toMatch(/ecr-uri/);
+  });
+
   const BAD_FLAGS: readonly (readonly [string, () => string[], RegExp])[] = [
     [
       'push --concurrency 0',
@@ -272,7 +289,7 @@ describe('failures × commands: exit code, one error line, one hint, no stack (i
     [
       'modelcar build without --model-dir',
       () => ['modelcar', 'build', '--image', `${refusedHost}/x:v1`],
-      /^error: required option '--model-dir <dir>' not specified$/,
+      /^error: --model-dir is required$/,
     ],
   ];
   it.each(BAD_FLAGS)('%s → exit 2, one line', async (_name, args, error) => {
