@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import type { CheckContext } from './context/types.ts';
+import { packageRepository } from './version.ts';
 
 export type * from './context/types.ts';
 
@@ -96,9 +97,13 @@ export function skip(reason: string): SkipResult {
   return { status: 'skip', reason };
 }
 
-/** Where the documentation of a check lives; derived from its id so it cannot go stale. */
+/**
+ * Where the documentation of a check lives: derived from its id and package.json's repository, so it
+ * cannot go stale.
+ */
 export function docsUrl(id: string): string {
-  return `https://github.com/preflight-dev/preflight/blob/main/README.md#check-${id}`;
+  const repository = packageRepository();
+  return `${repository === undefined ? '' : `${repository}/blob/main/`}README.md#check-${id}`;
 }
 
 /** The check ids must stay usable as flags and anchors. */

@@ -11,7 +11,7 @@ import type { RegistryHandle } from './registry.ts';
 const exec = promisify(execFile);
 
 export interface BusyboxBase {
-  /** `HOST/base/busybox:1` */
+  /** `HOST/base/busybox:1` (the repository and tag given) */
   readonly reference: string;
   readonly amd64: TestManifest;
 }
@@ -21,7 +21,11 @@ export interface BusyboxBase {
  * gzip layer (like a real base), pushed as an index. The linux/arm64 entry is a stand-in carrying
  * the same x86-64 binary: it exists to exercise platform selection, and is never run.
  */
-export async function pushBusyboxBase(registry: RegistryHandle, repository = 'base/busybox'): Promise<BusyboxBase> {
+export async function pushBusyboxBase(
+  registry: RegistryHandle,
+  repository = 'base/busybox',
+  tag = '1',
+): Promise<BusyboxBase> {
   const dir = await mkdtemp(join(tmpdir(), 'preflight-busybox-'));
   try {
     const root = join(dir, 'rootfs');
@@ -66,7 +70,7 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
       await pushImage(sourceImage(index), {
         transport,
         repository,
-        tag: '1',
+        tag,
         mode: 'stream',
         chunkSize: 2 ** 20,
         concurrency: 2,
@@ -74,7 +78,7 @@ export async function pushBusyboxBase(registry: RegistryHandle, repository = 'ba
     } finally {
       await transport.close();
     }
-    return { reference: `${registry.host}/${repository}:1`, amd64 };
+    return { reference: `${registry.host}/${repository}:${tag}`, amd64 };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
