@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type IncomingMessage, type ServerResponse, createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,8 @@ import { awsRequestHandler } from '../emulators/aws/server.ts';
 import { AwsState, type Identity } from '../emulators/aws/state.ts';
 import { ecrStorageHost } from '../emulators/ecr/blobs.ts';
 import { createEcrRegistry, type EcrRegistry } from '../emulators/ecr/registry.ts';
-import { CLI, type CliResult, REPO_ROOT, runCommand } from './cli.ts';
+import { writeCertificates } from './certificates.ts';
+import { CLI, type CliResult, REPO_ROOT } from './cli.ts';
 import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
 
 export interface EcrWorld {
@@ -121,7 +122,12 @@ export async function startEcrWorld(options: { account?: string; region?: string
   };
   let registry: EcrRegistry | undefined;
   try {
-    const { caFile, cert, key } = await writeCertificates(dir, [`*.dkr.ecr.${region}.amazonaws.com`, ...services]);
+    const names = [`*.dkr.ecr.${region}.amazonaws.com`, ...services];
+    const { caFile, cert, key } = await writeCertificates(dir, {
+      subjectAltName: names.map((name) => `DNS:${name}`).join(','),
+      commonName: 'amazonaws.com',
+      caName: 'preflight ECR world CA',
+    });
     const hostsFile = join(dir, 'hosts');
     // One line per name, so each is its own canonical name (what `getent hosts` prints).
     await writeFile(hostsFile, ['localhost', registryHost, ...services].map((name) => `127.0.0.1 ${name}\n`).join(''));
@@ -274,59 +280,6 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** A throwaway CA (ca.pem) and a server certificate for `names` signed by it. */
-async function writeCertificates(
-  dir: string,
-  names: readonly string[],
-): Promise<{ caFile: string; cert: string; key: string }> {
-  const caFile = join(dir, 'ca.pem');
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const san = names.map((name) => `DNS:${name}`).join(',');
-  await writeFile(
-    join(dir, 'server.ext'),
-    `subjectAltName=${san}\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
-  );
-  await openssl(
-    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight ECR world CA'],
-    dir,
-  );
-  await openssl(
-    ['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=amazonaws.com'],
-    dir,
-  );
-  const serial = ['-set_serial', `0x${randomBytes(8).toString('hex')}`];
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      caFile,
-      '-CAkey',
-      'ca.key',
-      ...serial,
-      '-days',
-      '1',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    ],
-    dir,
-  );
-  const [cert, key] = await Promise.all([
-    readFile(join(dir, 'server.pem'), 'utf8'),
-    readFile(join(dir, 'server.key'), 'utf8'),
-  ]);
-  return { caFile, cert, key };
-}
-
-async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  const result = await runCommand('openssl', args, { cwd, env: { PATH: process.env.PATH ?? FALLBACK_PATH } });
-  if (result.code !== 0)
-    throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
-}
-
 async function listenLoopback(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
 ): Promise<{ host: string; close(): Promise<void> }> {

@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { stringify } from 'yaml';
+import { writeCertificates as writeCertificatesFor } from './certificates.ts';
 import { installExitHook, liveChildren, liveDirs } from './leftovers.ts';
 import { fsyncFreeRoot } from './tmpfs.ts';
 
@@ -281,45 +282,12 @@ async function writeHtpasswd(dir: string, options: RegistryOptions): Promise<{ u
 
 /** A throwaway CA and a server certificate for 127.0.0.1 in `dir` (server.pem, server.key). */
 export async function writeCertificates(dir: string): Promise<{ caFile: string; ca: string }> {
-  const caFile = join(dir, 'ca.pem');
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await writeFile(
-    join(dir, 'server.ext'),
-    'subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n',
-  );
-  await openssl(
-    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', caFile, '-days', '1', '-subj', '/CN=preflight test CA'],
-    dir,
-  );
-  await openssl(['req', '-new', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
-  const serial = ['-set_serial', `0x${randomBytes(8).toString('hex')}`];
-  await openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      caFile,
-      '-CAkey',
-      'ca.key',
-      ...serial,
-      '-days',
-      '1',
-      '-extfile',
-      'server.ext',
-      '-out',
-      'server.pem',
-    ],
-    dir,
-  );
-  return { caFile, ca: await readFile(caFile, 'utf8') };
-}
-
-async function openssl(args: readonly string[], cwd: string): Promise<void> {
-  const result = await run('openssl', args, { cwd });
-  if (result.code !== 0)
-    throw new Error(`openssl ${args.slice(0, 2).join(' ')} failed (${String(result.code)}): ${result.stderr}`);
+  const { caFile, ca } = await writeCertificatesFor(dir, {
+    subjectAltName: 'IP:127.0.0.1',
+    commonName: '127.0.0.1',
+    caName: 'preflight test CA',
+  });
+  return { caFile, ca };
 }
 
 function run(
