@@ -12,6 +12,7 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 # binary → Debian package
 declare -A COMPONENTS=(
   [docker-registry]=docker-registry
+  [aws]=awscli
   [skopeo]=skopeo
   [umoci]=umoci
   [busybox]=busybox-static

@@ -1,8 +1,11 @@
 import {
   BatchCheckLayerAvailabilityCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   GetAuthorizationTokenCommand,
+  ListImagesCommand,
   RepositoryNotFoundException,
 } from '@aws-sdk/client-ecr';
 import { IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
@@ -30,11 +33,11 @@ afterAll(async () => {
   await aws.close();
 });
 
-function config(identity: Identity, region = 'eu-west-1') {
+function config(identity: Identity, region = 'eu-west-1', maxAttempts = 3) {
   return {
     region,
     endpoint: aws.url,
-    maxAttempts: 3,
+    maxAttempts,
     credentials: {
       accessKeyId: identity.accessKeyId,
       secretAccessKey: identity.secretAccessKey,
@@ -167,6 +170,128 @@ describe('AWS emulator, through the real SDK v3 clients', () => {
     ).rejects.toMatchObject({ name: 'AccessDenied' });
     aws.state.simulationDenied = false;
     aws.state.decisions.clear();
+  });
+
+  it('a signature dated beyond 15 minutes of the double clock is refused in the words of each protocol; the SDK corrects from Date', async () => {
+    const clock = aws.state.now;
+    const at = (offsetMs: number) => () => new Date(Date.now() + offsetMs);
+    try {
+      aws.state.now = at(24 * 3600_000);
+      const expired = /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/;
+      const query: unknown = await new STSClient(config(user, 'eu-west-1', 1))
+        .send(new GetCallerIdentityCommand({}))
+        .catch((e: unknown) => e);
+      expect(query).toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
+      expect(query).toHaveProperty('message', expect.stringMatching(expired));
+      const json: unknown = await new ECRClient(config(user, 'eu-west-1', 1))
+        .send(new GetAuthorizationTokenCommand({}))
+        .catch((e: unknown) => e);
+      expect(json).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 400 } });
+      expect(json).toHaveProperty('message', expect.stringMatching(expired));
+      aws.state.now = at(-3600_000);
+      await expect(new STSClient(config(user, 'eu-west-1', 1)).send(new GetCallerIdentityCommand({}))).rejects.toThrow(
+        /^Signature not yet current: \d{8}T\d{6}Z is still later than \d{8}T\d{6}Z \(\d{8}T\d{6}Z \+ 15 min\.\)$/,
+      );
+      // 14 minutes of skew is inside the window.
+      aws.state.now = at(14 * 60_000);
+      expect((await new STSClient(config(user, 'eu-west-1', 1)).send(new GetCallerIdentityCommand({}))).Account).toBe(
+        ACCOUNT,
+      );
+      // With retries the SDK reads the double's Date header, corrects its clock and succeeds, as against AWS.
+      aws.state.now = at(24 * 3600_000);
+      const before = aws.state.calls.length;
+      expect((await new STSClient(config(user)).send(new GetCallerIdentityCommand({}))).Account).toBe(ACCOUNT);
+      expect(aws.state.calls.slice(before).map((c) => c.status)).toEqual([403, 200]);
+    } finally {
+      aws.state.now = clock;
+    }
+  });
+
+  it('SimulatePrincipalPolicy: an action no policy allows is implicitDeny; a session ARN is InvalidInput', async () => {
+    const client = new IAMClient(config(user, 'us-east-1'));
+    const out = await client.send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: `arn:aws:iam::${ACCOUNT}:user/pipeline`,
+        ActionNames: ['ecr:PutImage', 's3:GetObject', 'ecr:NoSuchAction'],
+      }),
+    );
+    expect(out.EvaluationResults?.map((r) => [r.EvalActionName, r.EvalDecision])).toEqual([
+      ['ecr:PutImage', 'allowed'],
+      ['s3:GetObject', 'implicitDeny'],
+      ['ecr:NoSuchAction', 'implicitDeny'],
+    ]);
+    await expect(
+      client.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: `arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight`,
+          ActionNames: ['ecr:PutImage'],
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvalidInputException',
+      $metadata: { httpStatusCode: 400 },
+      message: `Invalid Entity Arn: arn:aws:sts::${ACCOUNT}:assumed-role/ecr-push/preflight`,
+    });
+  });
+
+  it('ECR lists what exists: unfiltered DescribeRepositories and DescribeImages, CreateRepository, ListImages', async () => {
+    const client = new ECRClient(config(user));
+    const created = await client.send(new CreateRepositoryCommand({ repositoryName: 'team/listed' }));
+    expect(created.repository).toMatchObject({
+      repositoryName: 'team/listed',
+      registryId: ACCOUNT,
+      repositoryUri: `${ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/team/listed`,
+    });
+    await expect(client.send(new CreateRepositoryCommand({ repositoryName: 'team/listed' }))).rejects.toMatchObject({
+      name: 'RepositoryAlreadyExistsException',
+    });
+    const all = await client.send(new DescribeRepositoriesCommand({}));
+    expect(all.repositories?.map((r) => r.repositoryName)).toEqual(
+      expect.arrayContaining(['team/model', 'team/listed']),
+    );
+    aws.state.repositories.get(`${ACCOUNT}/team/listed`)?.tags.add('v1');
+    const images = await client.send(new DescribeImagesCommand({ repositoryName: 'team/listed' }));
+    expect(images.imageDetails?.map((d) => d.imageTags)).toEqual([['v1']]);
+    const untagged = await client.send(
+      new DescribeImagesCommand({ repositoryName: 'team/listed', filter: { tagStatus: 'UNTAGGED' } }),
+    );
+    expect(untagged.imageDetails).toEqual([]);
+    const ids = await client.send(new ListImagesCommand({ repositoryName: 'team/listed' }));
+    expect(ids.imageIds?.map((id) => id.imageTag)).toEqual(['v1']);
+    const missing: unknown = await client
+      .send(new ListImagesCommand({ repositoryName: 'team/none' }))
+      .catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(RepositoryNotFoundException);
+    expect(missing).toMatchObject({
+      message: `The repository with name 'team/none' does not exist in the registry with id '${ACCOUNT}'`,
+      $metadata: { httpStatusCode: 400 },
+    });
+  });
+
+  it('a malformed JSON body is 400 SerializationException for that request; the double serves the next one', async () => {
+    const client = new ECRClient(config(user));
+    // Replaced before signing, so the signature is valid and the body is what the double must refuse.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request: unknown = args.request;
+        const body = '{"repositoryNames": [';
+        if (typeof request === 'object' && request !== null && 'body' in request && 'headers' in request) {
+          request.body = body;
+          if (typeof request.headers === 'object' && request.headers !== null)
+            Object.assign(request.headers, { 'content-length': String(Buffer.byteLength(body)) });
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'malformBody' },
+    );
+    await expect(client.send(new DescribeRepositoriesCommand({}))).rejects.toMatchObject({
+      name: 'SerializationException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    const described = await new ECRClient(config(user)).send(
+      new DescribeRepositoriesCommand({ repositoryNames: ['team/model'] }),
+    );
+    expect(described.repositories?.[0]?.repositoryName).toBe('team/model');
   });
 
   describe('GetAuthorizationToken hands out credentials a real htpasswd registry accepts', () => {

@@ -10,12 +10,12 @@ export function ecr(
   region: string,
 ): Answer {
   const allowed = (action: string, resource: string): void => {
-    const decision = state.decisions.get(action) ?? 'allowed';
+    const decision = state.decide(action);
     if (decision !== 'allowed')
       throw new AwsError(
         400,
         'AccessDeniedException',
-        `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource}${decision === 'explicitDeny' ? ' with an explicit deny in an identity-based policy' : ''}`,
+        `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} ${decision === 'explicitDeny' ? 'with an explicit deny in an identity-based policy' : `because no identity-based policy allows the ${action} action`}`,
       );
   };
   const account = typeof input.registryId === 'string' ? input.registryId : caller.account;
@@ -46,19 +46,27 @@ export function ecr(
       });
     }
     case 'DescribeRepositories': {
-      const names = Array.isArray(input.repositoryNames) ? input.repositoryNames : [];
-      const repositories = names.map((name) => {
+      // Without repositoryNames, every repository of the registry
+      // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html);
+      // with them, each must exist or the call is RepositoryNotFoundException.
+      const described = (found: Repository) => ({
+        repositoryArn: repository(found.name).arn,
+        registryId: account,
+        repositoryName: found.name,
+        repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${found.name}`,
+        createdAt: 1_700_000_000,
+        imageTagMutability: found.imageTagMutability,
+      });
+      if (!Array.isArray(input.repositoryNames)) {
+        allowed('ecr:DescribeRepositories', `arn:aws:ecr:${region}:${account}:repository/*`);
+        const all = [...state.repositories.values()].filter((r) => r.account === account);
+        return jsonAnswer({ repositories: all.map(described) });
+      }
+      const repositories = input.repositoryNames.map((name) => {
         const { found, arn } = repository(name);
         allowed('ecr:DescribeRepositories', arn);
         if (found === undefined) throw missing(name);
-        return {
-          repositoryArn: arn,
-          registryId: account,
-          repositoryName: found.name,
-          repositoryUri: `${account}.dkr.ecr.${region}.amazonaws.com/${found.name}`,
-          createdAt: 1_700_000_000,
-          imageTagMutability: found.imageTagMutability,
-        };
+        return described(found);
       });
       return jsonAnswer({ repositories });
     }
@@ -102,24 +110,49 @@ export function ecr(
       const { found, arn } = repository(input.repositoryName);
       allowed('ecr:ListImages', arn);
       if (found === undefined) throw missing(input.repositoryName);
+      // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImages.html: one imageId per
+      // tag, one per untagged manifest; filter.tagStatus picks TAGGED, UNTAGGED or ANY (the default).
+      const status = tagStatus(input);
       const tagged = [...found.tagDigests].map(([imageTag, imageDigest]) => ({ imageDigest, imageTag }));
+      const seeded = [...found.tags]
+        .filter((tag) => !found.tagDigests.has(tag))
+        .map((imageTag) => ({ imageDigest: SEEDED_DIGEST, imageTag }));
       const untagged = [...found.images.keys()]
         .filter((digest) => ![...found.tagDigests.values()].includes(digest))
         .map((imageDigest) => ({ imageDigest }));
-      return jsonAnswer({ imageIds: [...tagged, ...untagged] });
+      return jsonAnswer({
+        imageIds: [...(status === 'UNTAGGED' ? [] : [...tagged, ...seeded]), ...(status === 'TAGGED' ? [] : untagged)],
+      });
     }
     case 'DescribeImages': {
       const { found, arn } = repository(input.repositoryName);
       allowed('ecr:DescribeImages', arn);
       if (found === undefined) throw missing(input.repositoryName);
-      const ids = Array.isArray(input.imageIds)
-        ? input.imageIds.map(imageId)
-        : [...found.images.keys()].map((imageDigest) => ({ imageDigest }));
-      return jsonAnswer({ imageDetails: ids.map((id) => describeImage(found, account, id)) });
+      if (Array.isArray(input.imageIds))
+        return jsonAnswer({ imageDetails: input.imageIds.map((id) => describeImage(found, account, imageId(id))) });
+      // Unfiltered: every image of the repository, each once with all its tags
+      // (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html).
+      const status = tagStatus(input);
+      const details = [
+        ...[...found.images.keys()].map((imageDigest) => describeImage(found, account, { imageDigest })),
+        ...[...found.tags]
+          .filter((tag) => !found.tagDigests.has(tag))
+          .map((imageTag) => describeImage(found, account, { imageTag })),
+      ].filter((d) => status === 'ANY' || (status === 'TAGGED') === (d.imageTags !== undefined));
+      return jsonAnswer({ imageDetails: details });
     }
     default:
       throw new AwsError(400, 'UnknownOperationException', `Unknown operation ${operation}`);
   }
+}
+
+/** The digest a tag seeded by hand (no manifest behind it) describes with. */
+const SEEDED_DIGEST = `sha256:${'1'.repeat(64)}`;
+
+function tagStatus(input: Record<string, unknown>): 'TAGGED' | 'UNTAGGED' | 'ANY' {
+  const filter = input.filter;
+  const status = typeof filter === 'object' && filter !== null && 'tagStatus' in filter ? filter.tagStatus : 'ANY';
+  return status === 'TAGGED' || status === 'UNTAGGED' ? status : 'ANY';
 }
 
 interface ImageId {
@@ -152,7 +185,7 @@ function describeImage(found: Repository, account: string, id: ImageId) {
         registryId: account,
         repositoryName: found.name,
         imageTags: [id.imageTag],
-        imageDigest: `sha256:${'1'.repeat(64)}`,
+        imageDigest: SEEDED_DIGEST,
       };
     }
     throw new AwsError(

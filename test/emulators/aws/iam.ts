@@ -3,7 +3,11 @@ import type { AwsState, Identity } from './state.ts';
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
-/** IAM over the query protocol: SimulatePrincipalPolicy with the decisions the test configured. */
+/**
+ * IAM over the query protocol: SimulatePrincipalPolicy
+ * (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html) with the
+ * decisions of `state.decide`: an action no policy allows is `implicitDeny`, never `allowed`.
+ */
 export function iam(state: AwsState, caller: Identity, params: URLSearchParams): Answer {
   const action = params.get('Action') ?? '';
   if (action !== 'SimulatePrincipalPolicy')
@@ -15,6 +19,10 @@ export function iam(state: AwsState, caller: Identity, params: URLSearchParams):
       'AccessDenied',
       `User: ${caller.arn} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: ${source}`,
     );
+  // PolicySourceArn names a user, group or role. A session (sts assumed-role ARN) is refused:
+  // "InvalidInput … Invalid Entity Arn: arn:aws:sts::…:assumed-role/…" (github.com/newrelic/newrelic-lambda-cli/issues/96).
+  if (!/^arn:aws[\w-]*:iam::\d{12}:(user|role|group)\/.+/.test(source))
+    throw new AwsError(400, 'InvalidInput', `Invalid Entity Arn: ${source}`);
   const known = state.roles.has(source) || [...state.identities.values()].some((i) => i.arn === source);
   if (!known)
     throw new AwsError(
@@ -26,7 +34,7 @@ export function iam(state: AwsState, caller: Identity, params: URLSearchParams):
   const resources = members(params, 'ResourceArns');
   const results = actions.flatMap((name) =>
     (resources.length === 0 ? ['*'] : resources).map((resource) => {
-      const decision = state.decisions.get(name) ?? 'allowed';
+      const decision = state.decide(name);
       return `<member><EvalActionName>${escapeXml(name)}</EvalActionName><EvalResourceName>${escapeXml(resource)}</EvalResourceName><EvalDecision>${decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`;
     }),
   );

@@ -33,7 +33,8 @@ export function jsonError(error: AwsError): Answer {
     headers: {
       'content-type': 'application/x-amz-json-1.1',
       'x-amzn-requestid': randomUUID(),
-      'x-amzn-errortype': error.code,
+      // The header names the bare code; the body may carry a namespaced one (`com.amazon.coral.service#…`).
+      'x-amzn-errortype': error.code.split('#').pop() ?? error.code,
     },
     body: JSON.stringify({ __type: error.code, message: error.message }),
   };

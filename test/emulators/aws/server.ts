@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { ecr } from './ecr.ts';
 import { iam, IAM_NAMESPACE } from './iam.ts';
 import { type Answer, AwsError, jsonError, xmlError } from './protocols.ts';
-import { verifySigV4 } from './sigv4.ts';
+import { type Verification, verifySigV4 } from './sigv4.ts';
 import { AwsState, type Identity } from './state.ts';
 import { sts, STS_NAMESPACE } from './sts.ts';
 
@@ -54,7 +54,13 @@ export async function startAwsEmulator(): Promise<AwsEmulator> {
 
 /** The emulator's request handler, for a server of the caller's own (HTTPS on a unix socket in the ECR world). */
 export function awsRequestHandler(state: AwsState): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => void handle(state, req, res);
+  return (req, res) => {
+    // Nothing a client sends may stop the double: a fault of the emulator itself is a 500 for that request.
+    handle(state, req, res).catch((error: unknown) => {
+      if (res.headersSent) res.destroy();
+      else respond(res, state, jsonError(new AwsError(500, 'InternalFailure', String(error))));
+    });
+  };
 }
 
 async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -71,14 +77,10 @@ async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse
     const verified = verifySigV4(
       { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
       (id) => state.identities.get(id)?.secretAccessKey,
+      state.now(),
     );
-    accessKeyId = verified.ok ? verified.accessKeyId : verified.accessKeyId;
-    if (!verified.ok)
-      throw new AwsError(
-        verified.code === 'InvalidClientTokenId' || verified.code === 'SignatureDoesNotMatch' ? 403 : 400,
-        target === undefined ? verified.code : jsonCode(verified.code),
-        verified.message,
-      );
+    accessKeyId = verified.accessKeyId;
+    if (!verified.ok) throw signatureError(verified.code, verified.message, target !== undefined);
     service = verified.service;
     const caller = authenticate(state, verified.accessKeyId, req, target !== undefined);
     const fault = state.takeFault(operation);
@@ -94,8 +96,33 @@ async function handle(state: AwsState, req: IncomingMessage, res: ServerResponse
       target === undefined ? xmlError(error, service === 'iam' ? IAM_NAMESPACE : STS_NAMESPACE) : jsonError(error);
   }
   state.calls.push({ operation, accessKeyId, status: answer.status });
-  res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+  respond(res, state, answer);
+}
+
+function respond(res: ServerResponse, state: AwsState, answer: Answer): void {
+  // Date on the emulator's clock: the SDK corrects its clock skew from this header, as it does against AWS.
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    date: state.now().toUTCString(),
+    'content-length': String(Buffer.byteLength(answer.body)),
+  });
   res.end(answer.body);
+}
+
+/**
+ * A failed signature check in the protocol's words. The query protocol (STS, IAM) answers 403
+ * SignatureDoesNotMatch, also for a signature outside the 15-minute window
+ * (github.com/aws/aws-cli/issues/6676); JSON services (ECR) answer 400 InvalidSignatureException for
+ * an expired signature (github.com/upmc-enterprises/registry-creds/issues/47: "status code: 400");
+ * a wrong signature stays 403 as before.
+ */
+function signatureError(code: Extract<Verification, { ok: false }>['code'], message: string, json: boolean): AwsError {
+  if (code === 'SignatureExpired')
+    return json
+      ? new AwsError(400, 'InvalidSignatureException', message)
+      : new AwsError(403, 'SignatureDoesNotMatch', message);
+  const status = code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch' ? 403 : 400;
+  return new AwsError(status, json ? jsonCode(code) : code, message);
 }
 
 /** The identity behind a verified key: session credentials need their token and must not have expired. */
@@ -132,9 +159,23 @@ function jsonCode(code: string): string {
       : code;
 }
 
+/**
+ * A JSON 1.1 body must be one object. Anything else is 400 SerializationException for that request,
+ * named as AWS's Coral framework names it (`{"__type":"com.amazon.coral.service#SerializationException"}`:
+ * github.com/amazon-archives/aws-sdk-unity/issues/54; "Start of structure or map found where not
+ * expected." for a wrong JSON type: github.com/mhart/kinesalite/issues/101).
+ */
 function parseJson(body: Buffer): Record<string, unknown> {
-  const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-    ? Object.fromEntries(Object.entries(parsed))
-    : {};
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new AwsError(400, SERIALIZATION, error instanceof Error ? error.message : 'malformed JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new AwsError(400, SERIALIZATION, 'Start of structure or map found where not expected.');
+  return Object.fromEntries(Object.entries(parsed));
 }
+
+const SERIALIZATION = 'com.amazon.coral.service#SerializationException';

@@ -14,16 +14,28 @@ export type Verification =
   | {
       readonly ok: false;
       readonly code:
-        'MissingAuthenticationToken' | 'InvalidClientTokenId' | 'SignatureDoesNotMatch' | 'IncompleteSignature';
+        | 'MissingAuthenticationToken'
+        | 'InvalidClientTokenId'
+        | 'SignatureDoesNotMatch'
+        | 'IncompleteSignature'
+        | 'SignatureExpired';
       readonly message: string;
       readonly accessKeyId?: string;
     };
 
+/** How far a request's X-Amz-Date may be from the service's clock. */
+const MAX_SKEW_MS = 15 * 60_000;
+
 /**
  * Verify an AWS Signature Version 4 `Authorization` header for real, written from the specification
- * (not from the SDK), so a test passing proves the SDK signs what AWS would accept.
+ * (not from the SDK), so a test passing proves the SDK signs what AWS would accept. `now` is the
+ * service's clock: a signature dated more than 15 minutes from it is refused.
  */
-export function verifySigV4(req: SignedRequest, secretFor: (accessKeyId: string) => string | undefined): Verification {
+export function verifySigV4(
+  req: SignedRequest,
+  secretFor: (accessKeyId: string) => string | undefined,
+  now: Date,
+): Verification {
   const authorization = header(req.headers, 'authorization');
   if (authorization === undefined)
     return { ok: false, code: 'MissingAuthenticationToken', message: 'Request is missing Authentication Token' };
@@ -78,7 +90,38 @@ export function verifySigV4(req: SignedRequest, secretFor: (accessKeyId: string)
       accessKeyId,
     };
   }
+  const skew = skewOf(amzDate, now);
+  if (skew !== undefined) return { ok: false, code: 'SignatureExpired', message: skew, accessKeyId };
   return { ok: true, accessKeyId, region, service };
+}
+
+/**
+ * AWS refuses a request signed more than 15 minutes from its clock, with these words (the error
+ * code is the protocol's: see server.ts). Sources: "Signature expired: 20220127T001427Z is now
+ * earlier than 20220127T014428Z (20220127T015928Z - 15 min.)" from STS (github.com/aws/aws-cli/issues/6676),
+ * the same from ECR (github.com/upmc-enterprises/registry-creds/issues/47), and "Signature not yet
+ * current: … is still later than … (… + 5 min.)" for a request from the future
+ * (github.com/s12v/awsbeats/issues/48); the 15-minute window is in
+ * https://docs.aws.amazon.com/general/latest/gr/signature-v4-troubleshooting.html.
+ */
+function skewOf(amzDate: string, now: Date): string | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+  if (match === null) return `Invalid X-Amz-Date: ${amzDate}`;
+  const [, y, mo, d, h, mi, se] = match.map(Number);
+  const signedAt = Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 0, h ?? 0, mi ?? 0, se ?? 0);
+  if (signedAt < now.getTime() - MAX_SKEW_MS)
+    return `Signature expired: ${amzDate} is now earlier than ${basic(now.getTime() - MAX_SKEW_MS)} (${basic(now.getTime())} - 15 min.)`;
+  if (signedAt > now.getTime() + MAX_SKEW_MS)
+    return `Signature not yet current: ${amzDate} is still later than ${basic(now.getTime() + MAX_SKEW_MS)} (${basic(now.getTime())} + 15 min.)`;
+  return undefined;
+}
+
+/** `20220127T014428Z`, the basic ISO 8601 form SigV4 dates use. */
+function basic(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function header(headers: SignedRequest['headers'], name: string): string | undefined {

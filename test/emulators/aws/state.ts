@@ -61,6 +61,31 @@ export interface InjectedFault {
   times: number;
 }
 
+/**
+ * The actions of AmazonEC2ContainerRegistryPowerUser
+ * (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonEC2ContainerRegistryPowerUser.html),
+ * with ecr:CreateRepository added.
+ */
+const POWER_USER_ACTIONS = [
+  'ecr:GetAuthorizationToken',
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:GetRepositoryPolicy',
+  'ecr:DescribeRepositories',
+  'ecr:ListImages',
+  'ecr:DescribeImages',
+  'ecr:BatchGetImage',
+  'ecr:GetLifecyclePolicy',
+  'ecr:GetLifecyclePolicyPreview',
+  'ecr:ListTagsForResource',
+  'ecr:DescribeImageScanFindings',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+  'ecr:PutImage',
+  'ecr:CreateRepository',
+];
+
 const ALPHANUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** Random ids in AWS's shapes, generated at run time: no credential is ever a literal in the repo. */
@@ -78,7 +103,14 @@ export class AwsState {
   readonly identities = new Map<string, Identity>();
   readonly roles = new Map<string, Role>();
   readonly repositories = new Map<string, Repository>();
-  /** Decisions by IAM action (`ecr:PutImage`); an action not listed is allowed. */
+  /**
+   * What the principals' identity policies allow: by default the actions of AWS's managed
+   * AmazonEC2ContainerRegistryPowerUser policy plus ecr:CreateRepository (the README's fix for a
+   * missing repository). An action outside it is an implicit deny, as in IAM, where nothing is allowed
+   * unless a policy allows it (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+   */
+  readonly granted = new Set<string>(POWER_USER_ACTIONS);
+  /** Decisions by IAM action (`ecr:PutImage`) that override `granted`. */
   readonly decisions = new Map<string, Decision>();
   readonly faults: InjectedFault[] = [];
   /** Operations served, in order, with the access key that signed them. */
@@ -97,6 +129,11 @@ export class AwsState {
   /** What GetAuthorizationToken names as the proxyEndpoint (a local registry URL in tests); ECR's host when unset. */
   ecrProxyEndpoint: string | undefined;
   now: () => Date = () => new Date();
+
+  /** The IAM decision for `action` (the same for every principal and resource of the emulator). */
+  decide(action: string): Decision {
+    return this.decisions.get(action) ?? (this.granted.has(action) ? 'allowed' : 'implicitDeny');
+  }
 
   addUser(account: string, name: string): Identity {
     return this.add({
@@ -126,10 +163,10 @@ export class AwsState {
   addRole(
     account: string,
     name: string,
-    options: { maxSessionDurationSeconds?: number; trusts?: (callerArn: string) => boolean } = {},
+    options: { maxSessionDurationSeconds?: number; trusts?: (callerArn: string) => boolean; path?: string } = {},
   ): Role {
     const role = {
-      arn: `arn:aws:iam::${account}:role/${name}`,
+      arn: `arn:aws:iam::${account}:role${options.path ?? '/'}${name}`,
       maxSessionDurationSeconds: options.maxSessionDurationSeconds ?? 12 * 3600,
       ...(options.trusts === undefined ? {} : { trusts: options.trusts }),
     };

@@ -44,7 +44,7 @@ export function authenticate(state: AwsState, req: IncomingMessage, target: Targ
   return { arn: token.arn };
 }
 
-/** The IAM decision for `action` on `repository`, taken from `state.decisions` as the ECR API does. */
+/** The IAM decision for `action` on `repository`, taken from `state.decide` as the ECR API does. */
 export function permit(
   state: AwsState,
   caller: Caller,
@@ -52,7 +52,7 @@ export function permit(
   action: string,
   repository: string,
 ): Answer | undefined {
-  const decision = state.decisions.get(action) ?? 'allowed';
+  const decision = state.decide(action);
   if (decision === 'allowed') return undefined;
   const resource = `arn:aws:ecr:${target.region}:${target.account}:repository/${repository}`;
   const why =
