@@ -23,9 +23,13 @@ declare -A COMPONENTS=(
   [unshare]=util-linux
 )
 
+# Debian's own binary, not whatever is first on PATH: this machine kind has a pyenv shim named
+# `aws` (a pip awscli) that would hide a missing Debian awscli, and the tests run /usr/bin/aws.
+debian_has() { [ -x "/usr/bin/$1" ] || [ -x "/usr/sbin/$1" ]; }
+
 missing=()
 for bin in "${!COMPONENTS[@]}"; do
-  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=("${COMPONENTS[$bin]}")
+  debian_has "$bin" || missing+=("${COMPONENTS[$bin]}")
 done
 
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -36,7 +40,7 @@ if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
   missing=()
   for bin in "${!COMPONENTS[@]}"; do
-    command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/bin/$bin" ] || missing+=("${COMPONENTS[$bin]}")
+    debian_has "$bin" || missing+=("${COMPONENTS[$bin]}")
   done
 fi
 
