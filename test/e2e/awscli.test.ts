@@ -58,7 +58,7 @@ function serviceError(result: CliResult, code: string, operation: string): strin
 // Each run starts a Python process (about a second idle, several on busy cores): a wide hang bound.
 describe.runIf(version !== undefined || process.env.CI === 'true')(
   'the real aws CLI against the AWS double',
-  { timeout: 240_000 },
+  { timeout: 900_000 },
   () => {
     it('is Debian’s aws CLI 2, and the name-lookup guard loads in it', async () => {
       expect(version).toMatch(/^aws-cli\/2\./);

@@ -140,12 +140,12 @@ export async function startAwsCli(aws: AwsEmulator): Promise<AwsCli> {
     run: (identity, args) =>
       runCommand(AWS_CLI, [...args, '--endpoint-url', aws.url, '--output', 'json'], {
         env: env(identity),
-        killAfterMs: 60_000,
+        killAfterMs: 300_000,
       }),
     runWithoutEndpoint: async (identity, args) => {
       // Only once the guard has shown it loads: without it a stray lookup could reach the resolver.
       if (!(await dnsLog()).includes('guard loaded')) throw new Error('the name-lookup guard has not loaded');
-      return runCommand(AWS_CLI, [...args, '--output', 'json'], { env: env(identity), killAfterMs: 60_000 });
+      return runCommand(AWS_CLI, [...args, '--output', 'json'], { env: env(identity), killAfterMs: 300_000 });
     },
     close: async () => {
       await proxy.close();
