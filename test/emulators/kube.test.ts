@@ -12,7 +12,7 @@ let admin: User;
 let reader: User;
 
 beforeAll(async () => {
-  kube = await startKubeApiServer();
+  kube = await startKubeApiServer({ namespaces: ['team'] });
   dir = await mkdtemp(join(tmpdir(), 'kube-emu-'));
   admin = kube.state.addUser('admin', [{ verbs: ['*'], resources: ['*'] }]);
   reader = kube.state.addUser('reader', [{ verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['team'] }]);
@@ -125,12 +125,12 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     expect(who.status?.userInfo?.username).toBe('reader');
   });
 
-  it('rejects a Secret with non-base64 data or an invalid dockerconfigjson with 422', async () => {
+  it('rejects non-base64 data with 400 (it does not decode) and an invalid dockerconfigjson with 422', async () => {
     const core = (await api(admin)).makeApiClient(CoreV1Api);
     const bad = { ...secret('d', 'x'), data: { KEY: 'not base64!' } };
     expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: bad }))).toMatchObject({
-      code: 422,
-      reason: 'Invalid',
+      code: 400,
+      reason: 'BadRequest',
     });
     const docker = {
       ...secret('e', 'x'),
