@@ -31,6 +31,8 @@ export function serveWatch(state: KubeState, req: ResourceRequest, res: ServerRe
   const from = req.query.get('resourceVersion');
   const asTable = wantsTable(req.accept);
   res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+  // Headers now: a client waits for them before it makes the changes it watches for.
+  res.flushHeaders();
   const send = (event: WatchEvent) => {
     const object = asTable ? table(req.spec.kind, [event.object], event.object.metadata.resourceVersion) : event.object;
     res.write(`${JSON.stringify({ type: event.type, object })}\n`);
