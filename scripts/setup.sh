@@ -44,6 +44,20 @@ if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   done
 fi
 
+# kubectl for test/e2e/kubectl.test.ts: Debian's kubernetes-client (1.20), extracted rather than
+# installed because another package may own /usr/bin/kubectl (a newer kubectl); the test runs
+# /opt/kubernetes-client/usr/bin/kubectl (or $PREFLIGHT_KUBECTL).
+KUBECTL_DIR=/opt/kubernetes-client
+if [ ! -x "$KUBECTL_DIR/usr/bin/kubectl" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "setup: extracting Debian's kubernetes-client into $KUBECTL_DIR"
+  deb_dir="$(mktemp -d)"
+  fetch_deb() { (cd "$deb_dir" && apt-get download -qq -o APT::Sandbox::User=root kubernetes-client </dev/null); }
+  fetch_deb || { apt-get update -qq && fetch_deb; }
+  mkdir -p "$KUBECTL_DIR" && dpkg-deb -x "$deb_dir"/kubernetes-client_*.deb "$KUBECTL_DIR"
+  rm -rf "$deb_dir"
+fi
+[ -x "$KUBECTL_DIR/usr/bin/kubectl" ] || missing+=(kubernetes-client)
+
 if [ "${#missing[@]}" -gt 0 ]; then
   msg="setup: missing test components: ${missing[*]} (install them with apt-get as root)"
   if [ "${CI:-}" = "true" ]; then echo "$msg" >&2; exit 1; fi

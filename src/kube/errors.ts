@@ -55,6 +55,18 @@ export function kubeError(error: unknown, call: KubeCall): KubeApiError {
       hint: grantHint(call),
     });
   }
+  if (code === 404 && status.detailsKind === 'namespaces' && call.namespace !== undefined) {
+    // The API server's NamespaceLifecycle admission answers a create in a missing namespace this way.
+    return new KubeApiError(
+      `namespace "${call.namespace}" does not exist on ${call.server} (404 while trying to ${what})`,
+      {
+        status: code,
+        reason,
+        exitCode: 2,
+        hint: 'check --namespace (or DS_PROJECT) and the kubeconfig context: oc project / kubectl config current-context',
+      },
+    );
+  }
   return new KubeApiError(
     `Kubernetes API ${what}: ${code} ${reason}${status.message === undefined ? '' : `: ${status.message}`}`,
     { status: code, reason },
@@ -91,7 +103,7 @@ export function apiCode(error: unknown): number | undefined {
   return typeof error.code === 'number' && error.code >= 100 ? error.code : undefined;
 }
 
-function statusOf(error: unknown): { reason?: string; message?: string } {
+function statusOf(error: unknown): { reason?: string; message?: string; detailsKind?: string } {
   if (typeof error !== 'object' || error === null || !('body' in error)) return {};
   const raw = error.body;
   let body: unknown = raw;
@@ -105,7 +117,16 @@ function statusOf(error: unknown): { reason?: string; message?: string } {
   if (typeof body !== 'object' || body === null) return {};
   const reason = 'reason' in body && typeof body.reason === 'string' && body.reason !== '' ? body.reason : undefined;
   const message = 'message' in body && typeof body.message === 'string' ? body.message : undefined;
-  return { ...(reason === undefined ? {} : { reason }), ...(message === undefined ? {} : { message }) };
+  const details = 'details' in body && typeof body.details === 'object' ? body.details : undefined;
+  const detailsKind =
+    details !== undefined && details !== null && 'kind' in details && typeof details.kind === 'string'
+      ? details.kind
+      : undefined;
+  return {
+    ...(reason === undefined ? {} : { reason }),
+    ...(message === undefined ? {} : { message }),
+    ...(detailsKind === undefined ? {} : { detailsKind }),
+  };
 }
 
 function rootCause(error: unknown): string {

@@ -32,7 +32,7 @@ interface CheckRow {
 }
 
 beforeAll(async () => {
-  [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer()]);
+  [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer({ namespaces: ['team-a', 'team-b'] })]);
   // The htpasswd registry below knows one password in advance; ECR would hand out a fresh one per call.
   aws.state.ecrStaticPassword = true;
   registry = await startRegistry({ auth: 'htpasswd', username: 'AWS', password: aws.state.ecrPassword });

@@ -23,7 +23,7 @@ let sso: Identity;
 const runs: CliResult[] = [];
 
 beforeAll(async () => {
-  [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer()]);
+  [aws, kube] = await Promise.all([startAwsEmulator(), startKubeApiServer({ namespaces: ['team-a', 'team-b'] })]);
   // Assertions name the password GetAuthorizationToken hands out; ECR would give a fresh one per call.
   aws.state.ecrStaticPassword = true;
   dir = await mkdtemp(join(tmpdir(), 'mint-e2e-'));
@@ -227,6 +227,22 @@ describe('preflight mint-creds against the AWS and Kubernetes emulators', () => 
     );
     expect(aws.state.calls).toEqual([]);
     expect(writes()).toEqual([]);
+  });
+
+  it('into a namespace that does not exist: one line saying so, exit 2, nothing written', async () => {
+    const result = await mint(['--namespace', 'ghost', '--role-arn', ROLE]);
+    expect(result.code).toBe(2);
+    const errors = result.stderr.split('\n').filter((line) => line.startsWith('error:'));
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^error: namespace "ghost" does not exist on https:\/\/127\.0\.0\.1:\d+ \(404 while trying to create secrets "aws-ecr-credentials" in namespace "ghost"\)$/,
+      ),
+    ]);
+    expect(result.stderr).toContain('hint: check --namespace (or DS_PROJECT)');
+    expect(
+      kube.state.log.filter((l) => l.method === 'POST' && l.path.endsWith('/secrets')).map((l) => [l.path, l.status]),
+    ).toEqual([['/api/v1/namespaces/ghost/secrets', 404]]);
+    expect(kube.state.list('Secret', 'ghost')).toEqual([]);
   });
 
   it('--rotate-if-expiring-within is a no-op while fresh and rotates when not', async () => {

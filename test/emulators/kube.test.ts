@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubeApiServer, startKubeApiServer } from './kube/server.ts';
 import type { User } from './kube/state.ts';
@@ -12,7 +13,7 @@ let admin: User;
 let reader: User;
 
 beforeAll(async () => {
-  kube = await startKubeApiServer();
+  kube = await startKubeApiServer({ namespaces: ['team'] });
   dir = await mkdtemp(join(tmpdir(), 'kube-emu-'));
   admin = kube.state.addUser('admin', [{ verbs: ['*'], resources: ['*'] }]);
   reader = kube.state.addUser('reader', [{ verbs: ['get', 'list'], resources: ['secrets'], namespaces: ['team'] }]);
@@ -125,12 +126,12 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     expect(who.status?.userInfo?.username).toBe('reader');
   });
 
-  it('rejects a Secret with non-base64 data or an invalid dockerconfigjson with 422', async () => {
+  it('rejects non-base64 data with 400 (it does not decode) and an invalid dockerconfigjson with 422', async () => {
     const core = (await api(admin)).makeApiClient(CoreV1Api);
     const bad = { ...secret('d', 'x'), data: { KEY: 'not base64!' } };
     expect(await failure(core.createNamespacedSecret({ namespace: 'team', body: bad }))).toMatchObject({
-      code: 422,
-      reason: 'Invalid',
+      code: 400,
+      reason: 'BadRequest',
     });
     const docker = {
       ...secret('e', 'x'),
@@ -187,5 +188,105 @@ describe('Kubernetes API emulator, through the real @kubernetes/client-node', ()
     expect(sa.metadata?.annotations?.['eks.amazonaws.com/role-arn']).toMatch(/role\/ecr-push$/);
     const nodes = await core.listNode();
     expect(nodes.items.map((n) => n.metadata?.labels?.['kubernetes.io/arch'])).toEqual(['amd64']);
+  });
+
+  describe('strict where the API server is strict', () => {
+    async function raw(
+      method: string,
+      path: string,
+      options: { body?: string | Buffer; contentType?: string; user?: User } = {},
+    ): Promise<{ status: number; body: Record<string, unknown> }> {
+      const response = await request(`${kube.url}${path}`, {
+        method,
+        dispatcher: new Agent({ connect: { ca: kube.ca } }),
+        headers: {
+          authorization: `Bearer ${(options.user ?? admin).token}`,
+          ...(options.contentType === undefined ? {} : { 'content-type': options.contentType }),
+        },
+        ...(options.body === undefined ? {} : { body: options.body }),
+      });
+      const text = await response.body.text();
+      const parsed: unknown = JSON.parse(text);
+      return {
+        status: response.statusCode,
+        body: typeof parsed === 'object' && parsed !== null ? Object.fromEntries(Object.entries(parsed)) : {},
+      };
+    }
+    const SECRETS = '/api/v1/namespaces/team/secrets';
+
+    it('a malformed body is a 400 for that request, and the next request is served', async () => {
+      const broken = await raw('POST', SECRETS, { body: '{"metadata":', contentType: 'application/json' });
+      expect(broken).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
+      expect(String(broken.body.message)).toMatch(/^couldn't get version\/kind; json parse error: /);
+      expect((await raw('GET', SECRETS)).status).toBe(200);
+    });
+
+    it('refuses protobuf bodies and server-side apply with 415, and stores nothing', async () => {
+      const proto = await raw('POST', SECRETS, {
+        body: Buffer.from([0x6b, 0x38, 0x73, 0x00]),
+        contentType: 'application/vnd.kubernetes.protobuf',
+      });
+      expect(proto).toMatchObject({ status: 415, body: { reason: 'UnsupportedMediaType' } });
+      await raw('POST', SECRETS, { body: JSON.stringify(secret('ssa', 'x')), contentType: 'application/json' });
+      const apply = await raw('PATCH', `${SECRETS}/ssa`, {
+        body: 'data: {}',
+        contentType: 'application/apply-patch+yaml',
+      });
+      expect(apply.status).toBe(415);
+      expect(kube.state.list('Secret', 'team').map((o) => o.metadata.name)).not.toContain('');
+    });
+
+    it('merges stringData into data, defaults the type, and never stores a dryRun=All write', async () => {
+      const body = JSON.stringify({ metadata: { name: 'merged' }, data: { a: 'YQ==' }, stringData: { b: 'bee' } });
+      const dry = await raw('POST', `${SECRETS}?dryRun=All`, { body, contentType: 'application/json' });
+      expect(dry).toMatchObject({ status: 201, body: { type: 'Opaque', data: { a: 'YQ==', b: 'YmVl' } } });
+      expect(dry.body.stringData).toBeUndefined();
+      expect(kube.state.get('Secret', 'team', 'merged')).toBeUndefined();
+      expect((await raw('POST', SECRETS, { body, contentType: 'application/json' })).status).toBe(201);
+      expect(kube.state.get('Secret', 'team', 'merged')).toMatchObject({ type: 'Opaque', data: { b: 'YmVl' } });
+    });
+
+    it('a create in a namespace that does not exist is 404 naming the namespace', async () => {
+      const missing = await raw('POST', '/api/v1/namespaces/ghost/secrets', {
+        body: JSON.stringify(secret('x', 'y')),
+        contentType: 'application/json',
+      });
+      expect(missing).toMatchObject({
+        status: 404,
+        body: {
+          reason: 'NotFound',
+          message: 'namespaces "ghost" not found',
+          details: { name: 'ghost', kind: 'namespaces' },
+        },
+      });
+    });
+
+    it('a watch from a resourceVersion sends only later changes, filtered by its selector', async () => {
+      const kc = await api(admin);
+      const core = kc.makeApiClient(CoreV1Api);
+      const list = await core.listNamespacedSecret({ namespace: 'team' });
+      const { Watch } = await import('@kubernetes/client-node');
+      const events: string[] = [];
+      let seen: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (seen = resolve));
+      const watch = await new Watch(kc).watch(
+        SECRETS,
+        { resourceVersion: list.metadata?.resourceVersion, labelSelector: 'watched=yes' },
+        (type: string, object: { metadata?: { name?: string } }) => {
+          events.push(`${type} ${object.metadata?.name ?? ''}`);
+          if (type === 'DELETED') seen();
+        },
+        () => undefined,
+      );
+      await core.createNamespacedSecret({ namespace: 'team', body: secret('unwatched', 'x') });
+      await core.createNamespacedSecret({
+        namespace: 'team',
+        body: { ...secret('watched', 'x'), metadata: { name: 'watched', labels: { watched: 'yes' } } },
+      });
+      await core.deleteNamespacedSecret({ name: 'watched', namespace: 'team' });
+      await done;
+      watch.abort();
+      expect(events).toEqual(['ADDED watched', 'DELETED watched']);
+    });
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeCertificates } from '../../support/registry.ts';
 import { KubeState, type User } from './state.ts';
+import { isRecord } from './validation.ts';
 
 export interface KubeApiServer {
   readonly url: string;
@@ -22,30 +23,41 @@ export interface KubeApiServer {
   close(): Promise<void>;
 }
 
-type Answer = { status: number; body: unknown };
+import { accessReview, rulesReview } from './authz.ts';
+import { discovery, findResource, VERSION } from './discovery.ts';
+import { openApiDocument, openApiProtobuf } from './openapi.ts';
+import { isAllowed, type ResourceRequest, serveResource, verbOf } from './resources.ts';
+import { type Answer, status } from './status.ts';
+import { serveWatch } from './watch.ts';
 
-const RESOURCES: Record<string, { kind: string; namespaced: boolean }> = {
-  secrets: { kind: 'Secret', namespaced: true },
-  serviceaccounts: { kind: 'ServiceAccount', namespaced: true },
-  namespaces: { kind: 'Namespace', namespaced: false },
-  nodes: { kind: 'Node', namespaced: false },
-};
+/** The API server's request size limit: https://github.com/kubernetes/kubernetes/issues/74600 (3 MiB). */
+const MAX_BODY = 3 * 1024 * 1024;
 
 /**
- * A Kubernetes API server on loopback for the real @kubernetes/client-node: core/v1 Secrets,
- * ServiceAccounts, Namespaces and Nodes, SelfSubjectAccessReview and SelfSubjectReview, bearer-token
- * users with RBAC rules, one increasing resourceVersion, 409 on a stale update or an existing name,
- * 404, 403 and 401 as real Status objects, Secret validation, and injected faults.
+ * A Kubernetes API server on loopback, strict enough for the real @kubernetes/client-node and for
+ * kubectl: discovery, /version and /openapi/v2; core/v1 Secrets, ServiceAccounts, Namespaces and Nodes,
+ * batch/v1 CronJobs, rbac/v1 Roles and RoleBindings; SelfSubjectAccessReview, SelfSubjectRulesReview and
+ * SelfSubjectReview; bearer-token users with RBAC rules; one increasing resourceVersion; JSON, merge and
+ * strategic-merge patches; Secret validation; dryRun; generateName; selectors; watch; server-side
+ * tables; Status errors as the API server words them; and injected faults. A request it cannot serve is
+ * answered (400, 415, 500), never a crash.
  */
-export async function startKubeApiServer(): Promise<KubeApiServer> {
+export async function startKubeApiServer(
+  options: { readonly namespaces?: readonly string[] } = {},
+): Promise<KubeApiServer> {
   const state = new KubeState();
+  for (const namespace of options.namespaces ?? []) state.addNamespace(namespace);
   // HTTPS with a throwaway CA, as a cluster serves it: the client refuses plain HTTP without skipTLSVerify.
   const certs = await mkdtemp(join(tmpdir(), 'kube-emu-tls-'));
   const { ca } = await writeCertificates(certs);
   const [cert, key] = await Promise.all([readFile(join(certs, 'server.pem')), readFile(join(certs, 'server.key'))]);
   await rm(certs, { recursive: true, force: true });
   const server = createServer({ cert, key }, (req, res) => {
-    void handle(state, req, res);
+    handle(state, req, res).catch((error: unknown) => {
+      // The double's own bug: answer 500 for this request and keep serving the others.
+      if (!res.headersSent) send(res, status(500, 'InternalError', `the double failed: ${String(error)}`));
+      else res.destroy();
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -94,13 +106,19 @@ export async function startKubeApiServer(): Promise<KubeApiServer> {
 
 async function handle(state: KubeState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size <= MAX_BODY) chunks.push(buffer);
+  }
   const method = req.method ?? 'GET';
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const url = new URL(req.url ?? '/', 'http://x');
+  const path = url.pathname;
   const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
   const user = token === undefined ? undefined : state.users.get(token);
-  let answer: Answer;
   const fault = state.takeFault(method, path);
+  let answer: Answer | undefined;
   if (fault !== undefined)
     answer = status(
       fault.status,
@@ -108,15 +126,33 @@ async function handle(state: KubeState, req: IncomingMessage, res: ServerRespons
       `injected ${fault.status}`,
     );
   else if (user === undefined) answer = status(401, 'Unauthorized', 'Unauthorized');
-  else
+  else if (size > MAX_BODY) answer = status(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728');
+  else {
+    const body = chunks.length === 0 ? undefined : Buffer.concat(chunks);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     answer = route(
       state,
       user,
-      method,
-      path,
-      chunks.length === 0 ? undefined : safeJson(Buffer.concat(chunks).toString('utf8')),
+      { method, url, body, contentType, accept: req.headers.accept, host: req.headers.host },
+      res,
     );
-  state.log.push({ method, path, user: user?.name, status: answer.status });
+  }
+  state.log.push({ method, path, user: user?.name, status: answer?.status ?? 200 });
+  if (answer === undefined) return; // a watch streams on
+  if (path === '/openapi/v2' && answer.status === 200 && /protobuf/.test(req.headers.accept ?? '')) {
+    const bytes = openApiProtobuf();
+    res.writeHead(200, {
+      // The API server labels it application/octet-stream: the spec's own media type has an '@' Go's mime parser refuses.
+      'content-type': 'application/octet-stream',
+      'content-length': String(bytes.length),
+    });
+    res.end(bytes);
+    return;
+  }
+  send(res, answer);
+}
+
+function send(res: ServerResponse, answer: Answer): void {
   const body = JSON.stringify(answer.body);
   res.writeHead(answer.status, {
     'content-type': 'application/json',
@@ -125,204 +161,83 @@ async function handle(state: KubeState, req: IncomingMessage, res: ServerRespons
   res.end(body);
 }
 
-function route(state: KubeState, user: User, method: string, path: string, body: unknown): Answer {
-  if (method === 'POST' && path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
-    const attrs = field(field(body, 'spec'), 'resourceAttributes');
-    const verb = text(field(attrs, 'verb'));
-    const resource = text(field(attrs, 'resource'));
-    const namespace = field(attrs, 'namespace');
-    const allowed = state.allowed(user, verb, resource, typeof namespace === 'string' ? namespace : undefined);
-    return {
-      status: 201,
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: field(body, 'spec'),
-        status: { allowed, ...(allowed ? {} : { reason: '' }) },
-      },
-    };
-  }
-  if (method === 'POST' && path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') {
-    return {
-      status: 201,
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'SelfSubjectReview',
-        metadata: {},
-        status: { userInfo: { username: user.name, groups: user.groups } },
-      },
-    };
-  }
-  // /api/v1/RESOURCE[/NAME] or /api/v1/namespaces/NS/RESOURCE[/NAME] (/api/v1/namespaces/NAME is the first form).
-  const match = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(path);
-  if (match === null)
-    return status(404, 'NotFound', `the server could not find the requested resource (${method} ${path})`);
-  const [, namespace, resource = '', name] = match;
-  const spec = RESOURCES[resource];
-  if (spec === undefined) return status(404, 'NotFound', `the server could not find the requested resource`);
-  const verb =
-    method === 'GET'
-      ? name === undefined
-        ? 'list'
-        : 'get'
-      : method === 'POST'
-        ? 'create'
-        : method === 'PUT'
-          ? 'update'
-          : method === 'DELETE'
-            ? 'delete'
-            : 'patch';
-  if (!state.allowed(user, verb, resource, namespace)) {
-    const subject = name === undefined ? resource : `${resource} "${name}"`;
-    const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
-    return status(
-      403,
-      'Forbidden',
-      `${subject} is forbidden: User "${user.name}" cannot ${verb} resource "${resource}" in API group "" ${scope}`,
-      { name, kind: resource },
-    );
-  }
-  const kind = spec.kind;
-  if (verb === 'list')
-    return {
-      status: 200,
-      body: {
-        apiVersion: 'v1',
-        kind: `${kind}List`,
-        metadata: { resourceVersion: state.nextVersion() },
-        items: state.list(kind, namespace),
-      },
-    };
-  if (verb === 'get') {
-    const found = state.get(kind, namespace, name ?? '');
-    return found === undefined
-      ? status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource })
-      : { status: 200, body: found };
-  }
-  if (verb === 'delete') {
-    const key = `${kind}/${namespace ?? ''}/${name ?? ''}`;
-    if (!state.objects.delete(key))
-      return status(404, 'NotFound', `${resource} "${name ?? ''}" not found`, { name, kind: resource });
-    return status(200, 'Success', 'deleted');
-  }
-  return write(state, kind, resource, namespace, name, verb, body);
+interface Incoming {
+  readonly method: string;
+  readonly url: URL;
+  readonly body: Buffer | undefined;
+  readonly contentType: string;
+  readonly accept: string | undefined;
+  readonly host: string | undefined;
 }
 
-function write(
-  state: KubeState,
-  kind: string,
-  resource: string,
-  namespace: string | undefined,
-  name: string | undefined,
-  verb: string,
-  body: unknown,
-): Answer {
-  const metadata = field(body, 'metadata');
-  const objectName = text(field(metadata, 'name'));
-  if (verb === 'update' && objectName !== name)
-    return status(
-      400,
-      'BadRequest',
-      `the name of the object (${objectName}) does not match the name on the URL (${name ?? ''})`,
-    );
-  const invalid = kind === 'Secret' ? validateSecret(objectName, body) : undefined;
-  if (invalid !== undefined) return status(422, 'Invalid', invalid, { name: objectName, kind: resource });
-  const existing = state.get(kind, namespace, objectName);
-  if (verb === 'create' && existing !== undefined)
-    return status(409, 'AlreadyExists', `${resource} "${objectName}" already exists`, {
-      name: objectName,
-      kind: resource,
-    });
-  if (verb === 'update') {
-    if (existing === undefined)
-      return status(404, 'NotFound', `${resource} "${objectName}" not found`, { name: objectName, kind: resource });
-    const sent = field(metadata, 'resourceVersion');
-    if (
-      state.forcedConflicts > 0 ||
-      (sent !== undefined && sent !== '' && sent !== existing.metadata.resourceVersion)
-    ) {
-      if (state.forcedConflicts > 0) state.forcedConflicts -= 1;
-      return status(
-        409,
-        'Conflict',
-        `Operation cannot be fulfilled on ${resource} "${objectName}": the object has been modified; please apply your changes to the latest version and try again`,
-        { name: objectName, kind: resource },
-      );
+const REVIEWS: Record<string, (state: KubeState, user: User, body: unknown) => unknown> = {
+  '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews': accessReview,
+  '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews': (_state, user, body) => rulesReview(user, body),
+  '/apis/authentication.k8s.io/v1/selfsubjectreviews': (_state, user) => ({
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'SelfSubjectReview',
+    metadata: { creationTimestamp: null },
+    status: { userInfo: { username: user.name, groups: user.groups } },
+  }),
+};
+
+function route(state: KubeState, user: User, req: Incoming, res: ServerResponse): Answer | undefined {
+  const { method, url } = req;
+  const path = url.pathname;
+  if (method === 'GET') {
+    if (path === '/version') return { status: 200, body: VERSION };
+    if (path === '/openapi/v2') return { status: 200, body: openApiDocument() };
+    if (path === '/healthz' || path === '/livez' || path === '/readyz') return { status: 200, body: 'ok' };
+    const document = discovery(path, req.host ?? '127.0.0.1');
+    if (document !== undefined) return { status: 200, body: document };
+  }
+  const review = REVIEWS[path];
+  if (review !== undefined) {
+    if (method !== 'POST')
+      return status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    if (req.contentType.includes('protobuf')) return unsupported();
+    let body: unknown;
+    try {
+      body = JSON.parse(req.body?.toString('utf8') ?? '{}');
+    } catch (error) {
+      return status(400, 'BadRequest', `couldn't get version/kind; json parse error: ${String(error)}`);
     }
+    if (!isRecord(body)) return status(400, 'BadRequest', 'the body of the request must be an object');
+    return { status: 201, body: review(state, user, body) };
   }
-  const labels = field(metadata, 'labels');
-  const annotations = field(metadata, 'annotations');
-  const stored = state.put(kind, namespace, {
-    ...(typeof body === 'object' && body !== null ? Object.fromEntries(Object.entries(body)) : {}),
-    apiVersion: 'v1',
-    kind,
-    metadata: {
-      name: objectName,
-      ...(isRecord(labels) ? { labels: strings(labels) } : {}),
-      ...(isRecord(annotations) ? { annotations: strings(annotations) } : {}),
-    },
-  });
-  return { status: verb === 'create' ? 201 : 200, body: stored };
-}
-
-/** What the real API server checks on a Secret: base64 data, and a dockerconfigjson that is JSON. */
-function validateSecret(name: string, body: unknown): string | undefined {
-  const data = field(body, 'data');
-  if (data !== undefined && !isRecord(data)) return `Secret "${name}" is invalid: data: Invalid value`;
-  for (const [key, value] of Object.entries(isRecord(data) ? data : {})) {
-    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
-      return `Secret "${name}" is invalid: data[${key}]: Invalid value: illegal base64 data`;
-  }
-  if (field(body, 'type') === 'kubernetes.io/dockerconfigjson') {
-    const raw = isRecord(data) ? data['.dockerconfigjson'] : undefined;
-    if (typeof raw !== 'string') return `Secret "${name}" is invalid: data[.dockerconfigjson]: Required value`;
-    if (safeJson(Buffer.from(raw, 'base64').toString('utf8')) === undefined)
-      return `Secret "${name}" is invalid: data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": invalid JSON`;
-  }
-  return undefined;
-}
-
-function status(
-  code: number,
-  reason: string,
-  message: string,
-  details?: { name?: string | undefined; kind: string },
-): Answer {
-  return {
-    status: code,
-    body: {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: code < 400 ? 'Success' : 'Failure',
-      message,
-      reason,
-      ...(details === undefined ? {} : { details }),
-      code,
-    },
+  // /api/v1[/namespaces/NS]/RESOURCE[/NAME] and /apis/GROUP/VERSION[/namespaces/NS]/RESOURCE[/NAME]
+  const match = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([a-z]+)(?:\/([^/]+))?$/.exec(path);
+  const spec = match === null ? undefined : findResource(match[2] ?? '', match[1] ?? match[3] ?? '', match[5] ?? '');
+  if (match === null || spec === undefined || spec.virtual === true || (!spec.namespaced && match[4] !== undefined))
+    return status(404, 'NotFound', 'the server could not find the requested resource');
+  const namespace = match[4];
+  const name = match[6];
+  const verb = verbOf(method, name, url.searchParams);
+  if (verb === undefined || (spec.namespaced && namespace === undefined && verb !== 'list' && verb !== 'watch'))
+    return status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  if ((method === 'POST' || method === 'PUT') && req.contentType.includes('protobuf')) return unsupported();
+  const request: ResourceRequest = {
+    method,
+    spec,
+    namespace,
+    name,
+    query: url.searchParams,
+    contentType: req.contentType,
+    accept: req.accept,
+    body: req.body,
+    user,
   };
+  const denied = isAllowed(state, request, verb);
+  if (denied !== undefined) return denied;
+  if (verb === 'watch') return serveWatch(state, request, res);
+  return serveResource(state, request, verb);
 }
 
-function field(value: unknown, key: string): unknown {
-  return isRecord(value) ? value[key] : undefined;
-}
-
-function text(value: unknown): string {
-  return typeof value === 'string' ? value : '';
-}
-
-function strings(record: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+/** The double speaks JSON and YAML only; a protobuf body is refused rather than misread. */
+function unsupported(): Answer {
+  return status(
+    415,
+    'UnsupportedMediaType',
+    'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+  );
 }

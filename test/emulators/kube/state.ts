@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 
 export interface Rule {
   readonly verbs: readonly string[];
@@ -26,9 +27,20 @@ export interface StoredObject {
     creationTimestamp: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    [key: string]: unknown;
   };
   [key: string]: unknown;
 }
+
+/** What `put` takes: an object whose server-owned metadata the store fills in. */
+export type ObjectBody = { apiVersion: string; kind: string; [key: string]: unknown } & {
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+};
 
 export interface KubeFault {
   readonly method?: string;
@@ -37,19 +49,47 @@ export interface KubeFault {
   times: number;
 }
 
-/** The API server's world: objects by kind/namespace/name, one resourceVersion counter, users and RBAC. */
+export interface WatchEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: StoredObject;
+}
+
+/**
+ * Namespaces a fresh cluster has.
+ * https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#initial-namespaces
+ */
+const INITIAL_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+/**
+ * The API server's world: objects by kind/namespace/name, one resourceVersion counter, users and RBAC.
+ * Namespaces live apart from `objects`, so a test that clears the objects between cases keeps them.
+ */
 export class KubeState {
   readonly objects = new Map<string, StoredObject>();
+  readonly namespaces = new Map<string, StoredObject>();
   readonly users = new Map<string, User>();
   readonly faults: KubeFault[] = [];
   /** Requests served: method, path, user, status. */
   readonly log: { method: string; path: string; user: string | undefined; status: number }[] = [];
+  /** Every change in order, for watches that start from a resourceVersion. */
+  readonly history: WatchEvent[] = [];
+  /** Emits 'event' with a WatchEvent after each change. */
+  readonly changes = new EventEmitter();
   /** Updates to answer 409 regardless of their resourceVersion (a concurrent writer). */
   forcedConflicts = 0;
   #version = 100;
 
+  constructor() {
+    this.changes.setMaxListeners(0);
+    for (const name of INITIAL_NAMESPACES) this.addNamespace(name);
+  }
+
   nextVersion(): string {
     this.#version += 1;
+    return String(this.#version);
+  }
+
+  currentVersion(): string {
     return String(this.#version);
   }
 
@@ -59,15 +99,24 @@ export class KubeState {
     return user;
   }
 
-  put(
-    kind: string,
-    namespace: string | undefined,
-    body: { apiVersion: string; kind: string; [key: string]: unknown } & {
-      metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-    },
-  ): StoredObject {
+  addNamespace(name: string): StoredObject {
+    return this.put('Namespace', undefined, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
+  }
+
+  hasNamespace(name: string): boolean {
+    return this.namespaces.has(keyOf('Namespace', undefined, name));
+  }
+
+  put(kind: string, namespace: string | undefined, body: ObjectBody): StoredObject {
     const key = keyOf(kind, namespace, body.metadata.name);
-    const previous = this.objects.get(key);
+    const store = this.#store(kind);
+    const previous = store.get(key);
     const stored: StoredObject = {
       ...body,
       metadata: {
@@ -78,17 +127,31 @@ export class KubeState {
         creationTimestamp: previous?.metadata.creationTimestamp ?? new Date().toISOString(),
       },
     };
-    this.objects.set(key, stored);
+    store.set(key, stored);
+    this.#emit({ type: previous === undefined ? 'ADDED' : 'MODIFIED', object: stored });
     return stored;
   }
 
-  get(kind: string, namespace: string | undefined, name: string): StoredObject | undefined {
-    return this.objects.get(keyOf(kind, namespace, name));
+  /** Remove an object; the event carries a fresh resourceVersion, as the API server's does. */
+  remove(kind: string, namespace: string | undefined, name: string): StoredObject | undefined {
+    const key = keyOf(kind, namespace, name);
+    const store = this.#store(kind);
+    const previous = store.get(key);
+    if (previous === undefined) return undefined;
+    store.delete(key);
+    const gone = { ...previous, metadata: { ...previous.metadata, resourceVersion: this.nextVersion() } };
+    this.#emit({ type: 'DELETED', object: gone });
+    return gone;
   }
 
+  get(kind: string, namespace: string | undefined, name: string): StoredObject | undefined {
+    return this.#store(kind).get(keyOf(kind, namespace, name));
+  }
+
+  /** Objects of `kind`; in one namespace, or in all when `namespace` is undefined. */
   list(kind: string, namespace: string | undefined): StoredObject[] {
-    return [...this.objects.entries()]
-      .filter(([key]) => key.startsWith(`${kind}/${namespace ?? ''}/`))
+    return [...this.#store(kind).entries()]
+      .filter(([key]) => key.startsWith(namespace === undefined ? `${kind}/` : `${kind}/${namespace}/`))
       .map(([, value]) => value);
   }
 
@@ -107,6 +170,15 @@ export class KubeState {
     );
     if (fault !== undefined) fault.times -= 1;
     return fault;
+  }
+
+  #store(kind: string): Map<string, StoredObject> {
+    return kind === 'Namespace' ? this.namespaces : this.objects;
+  }
+
+  #emit(event: WatchEvent): void {
+    this.history.push(event);
+    this.changes.emit('event', event);
   }
 }
 
