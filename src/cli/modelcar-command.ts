@@ -3,7 +3,7 @@ import type { ModelcarBuildInput } from '../commands/modelcar-build.ts';
 import type { Terminal } from '../output/terminal.ts';
 import { addOptions, type OptionValues, readOptions, required } from './options.ts';
 import { UPLOAD_OPTIONS, uploadInput } from './push-command.ts';
-import { withProgress, writeSharedOutputs } from './progress.ts';
+import { pushWithOutputs } from './progress.ts';
 
 /** The image rows `modelcar build` and `run` share (each adds --model-dir with its own rules). */
 export const IMAGE_OPTIONS = [
@@ -62,18 +62,10 @@ export function modelcarInput(
 export async function modelcarBuildAction(command: Command, term: Terminal, signal: AbortSignal): Promise<number> {
   const { values } = readOptions(command, BUILD_OPTIONS, term.io.env);
   const input = modelcarInput(values, required(values.modelDir, 'modelDir'), required(values.image, 'image'));
-  const [{ modelcarBuild }, { renderPushed }] = await Promise.all([
-    import('../commands/modelcar-build.ts'),
-    import('../output/pushed.ts'),
-  ]);
+  const { modelcarBuild } = await import('../commands/modelcar-build.ts');
   // The modelcar contract is checked before any upload: a breach throws (exit 2, nothing pushed).
-  const result = await withProgress(
-    term,
-    values.output === 'text',
-    [{ flag: '--digest-file', path: values.digestFile }],
-    (onEvent) => modelcarBuild({ ...input, env: term.io.env, log: term, signal, onEvent }),
+  await pushWithOutputs(term, values, (onEvent) =>
+    modelcarBuild({ ...input, env: term.io.env, log: term, signal, onEvent }),
   );
-  await writeSharedOutputs([{ path: values.digestFile, text: `${result.reference}\n` }]);
-  term.out(renderPushed(result, values.output));
   return 0;
 }

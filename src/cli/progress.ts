@@ -34,3 +34,23 @@ export async function writeSharedOutputs(
   const { SHARED_FILE, writeFileAtomic } = await import('../util/atomic-file.ts');
   for (const { path, text } of outputs) if (path !== undefined) await writeFileAtomic(path, text, SHARED_FILE);
 }
+
+/**
+ * `push` and `modelcar build`: the push with its progress, then its outputs: --digest-file (probed
+ * before the push, written after it) and stdout (the reference, or the whole result as JSON).
+ */
+export async function pushWithOutputs(
+  term: Terminal,
+  values: { readonly output: 'text' | 'json'; readonly digestFile: string | undefined },
+  work: (onEvent: (event: PushEvent) => void) => Promise<{ readonly reference: string }>,
+): Promise<void> {
+  const { renderPushed } = await import('../output/pushed.ts');
+  const result = await withProgress(
+    term,
+    values.output === 'text',
+    [{ flag: '--digest-file', path: values.digestFile }],
+    work,
+  );
+  await writeSharedOutputs([{ path: values.digestFile, text: `${result.reference}\n` }]);
+  term.out(renderPushed(result, values.output));
+}

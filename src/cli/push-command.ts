@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Terminal } from '../output/terminal.ts';
 import { addOptions, type OptionValues, readOptions } from './options.ts';
-import { withProgress, writeSharedOutputs } from './progress.ts';
+import { pushWithOutputs } from './progress.ts';
 
 /** The registry rows `push`, `modelcar build` and `run` share. */
 export const UPLOAD_OPTIONS = ['uploadMode', 'chunkSize', 'uploadConcurrency', 'insecureRegistry', 'caFile'] as const;
@@ -39,17 +39,9 @@ export function uploadInput(values: OptionValues<(typeof UPLOAD_OPTIONS)[number]
 export async function pushAction(command: Command, term: Terminal, signal: AbortSignal): Promise<number> {
   const [source = '', destination = ''] = command.args;
   const { values } = readOptions(command, PUSH_OPTIONS, term.io.env);
-  const [{ push }, { renderPushed }] = await Promise.all([
-    import('../commands/push.ts'),
-    import('../output/pushed.ts'),
-  ]);
-  const result = await withProgress(
-    term,
-    values.output === 'text',
-    [{ flag: '--digest-file', path: values.digestFile }],
-    (onEvent) => push({ source, destination, ...uploadInput(values), env: term.io.env, log: term, signal, onEvent }),
+  const { push } = await import('../commands/push.ts');
+  await pushWithOutputs(term, values, (onEvent) =>
+    push({ source, destination, ...uploadInput(values), env: term.io.env, log: term, signal, onEvent }),
   );
-  await writeSharedOutputs([{ path: values.digestFile, text: `${result.reference}\n` }]);
-  term.out(renderPushed(result, values.output));
   return 0;
 }
